@@ -13,6 +13,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """mmtok: count, tokenize, plan and compress multimodal input."""
+
+
 def _register() -> None:
     # Each command lives in its own module and adds itself to ``app`` on import.
     from mmtok.cli import count  # noqa: F401

@@ -1,0 +1,186 @@
+"""Media facts from headers alone: kind, format, display size, duration; bombs refused here.
+
+Images are probed with Pillow's lazy ``Image.open`` (it parses the header and stops), plus a
+look at the file's tail so a truncated JPEG/PNG/GIF/WebP/BMP is caught without decoding.
+Video and audio are handed to ``mmtok.media.video`` / ``mmtok.media.audio`` (PyAV/soundfile
+container metadata).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, UnidentifiedImageError
+
+from mmtok.errors import (
+    CorruptMediaError,
+    EmptyMediaError,
+    MediaError,
+    MediaTooLargeError,
+    TruncatedMediaError,
+    UnsupportedMediaError,
+)
+from mmtok.media.info import MediaInfo
+
+Source = str | os.PathLike[str] | bytes
+
+# Refuse images above this many pixels before decoding (~ a 10,000 × 10,000 scan). Pillow's
+# own bomb check still applies on top, at twice its ``Image.MAX_IMAGE_PIXELS``.
+DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
+
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+)
+_UNSUPPORTED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "PDF document"),
+    (b"<svg", "SVG drawing"),
+    (b"<?xml", "XML/SVG document"),
+    (b"PK\x03\x04", "ZIP archive"),
+)
+# EXIF orientations 5–8 rotate by 90° or 270°: the displayed width and height swap.
+_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def source_name(source: Source) -> str:
+    """How errors and reports name an input: its path, or ``<bytes>``."""
+    return "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+
+
+def open_binary(source: Source) -> BinaryIO:
+    """A readable, seekable binary stream over a path or in-memory bytes."""
+    if isinstance(source, bytes | bytearray):
+        return io.BytesIO(source)
+    path = Path(source)
+    try:
+        return path.open("rb")
+    except FileNotFoundError as exc:
+        raise MediaError(path, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise MediaError(path, "is a directory, not a media file") from exc
+    except OSError as exc:
+        raise MediaError(path, f"cannot be read ({exc.strerror})") from exc
+
+
+def sniff_image_format(head: bytes) -> str | None:
+    """The image format named by the first bytes, or ``None``."""
+    for magic, fmt in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _is_complete(fmt: str, stream: BinaryIO, size: int) -> bool:
+    """Whether the file's tail shows its end marker, read without decoding any pixels."""
+    tail_len = min(size, 4096)
+    stream.seek(size - tail_len)
+    tail = stream.read(tail_len)
+    if fmt == "jpeg":
+        # EOI marker; encoders may append padding or trailers after it.
+        return b"\xff\xd9" in tail
+    if fmt == "png":
+        return b"IEND\xaeB`\x82" in tail
+    if fmt == "gif":
+        return tail.rstrip(b"\x00").endswith(b";")
+    if fmt == "webp":
+        stream.seek(4)
+        (riff_size,) = struct.unpack("<I", stream.read(4))
+        return size >= riff_size + 8
+    if fmt == "bmp":
+        stream.seek(2)
+        (file_size,) = struct.unpack("<I", stream.read(4))
+        return file_size == 0 or size >= file_size
+    return True
+
+
+def probe_image(
+    source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS
+) -> MediaInfo:
+    """Header facts of an image; raises a typed error for corrupt, truncated or bomb files.
+
+    ``width``/``height`` are the *displayed* size: EXIF orientations 5–8 swap them, exactly
+    as :func:`mmtok.media.image.decode_image` will when it applies the orientation.
+    """
+    name = source_name(source)
+    with open_binary(source) as stream:
+        stream.seek(0, io.SEEK_END)
+        size = stream.tell()
+        if size == 0:
+            raise EmptyMediaError(name, "file is empty (0 bytes)")
+        stream.seek(0)
+        head = stream.read(16)
+        fmt = sniff_image_format(head)
+        stream.seek(0)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(stream)
+                width, height = img.size
+                pil_format = (img.format or fmt or "unknown").lower()
+                orientation = int(img.getexif().get(0x0112, 1) or 1)
+        except Image.DecompressionBombError as exc:
+            raise MediaTooLargeError(name, f"refused before decoding: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            if fmt is not None:
+                raise CorruptMediaError(name, f"{fmt} header is corrupt") from exc
+            raise UnsupportedMediaError(name, "not a recognised image format") from exc
+        except (OSError, SyntaxError, ValueError, struct.error) as exc:
+            if "runcated" in str(exc):
+                raise TruncatedMediaError(name, f"{fmt or 'image'} header is truncated") from exc
+            raise CorruptMediaError(name, f"header cannot be parsed ({exc})") from exc
+        if width <= 0 or height <= 0:
+            raise CorruptMediaError(name, f"header declares an empty {width}×{height} image")
+        if max_pixels is not None and width * height > max_pixels:
+            raise MediaTooLargeError(
+                name,
+                f"header declares {width}×{height} = {width * height:,} pixels, above the "
+                f"limit of {max_pixels:,}; refused before decoding (raise max_pixels to allow)",
+            )
+        if fmt is not None and not _is_complete(fmt, stream, size):
+            raise TruncatedMediaError(name, f"{fmt} file is truncated ({size:,} bytes)")
+    if orientation in _SWAPPING_ORIENTATIONS:
+        width, height = height, width
+    return MediaInfo(
+        source=name,
+        kind="image",
+        format="jpeg" if pil_format == "mpo" else pil_format,
+        width=width,
+        height=height,
+        orientation=orientation,
+    )
+
+
+def probe(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> MediaInfo:
+    """Kind, format and size (and duration/fps/sample rate for time media) from headers only.
+
+    Images go through Pillow's header parser; anything Pillow does not recognise is tried as
+    a video or audio container. Raises a :class:`~mmtok.errors.MediaError` subclass naming
+    the input when it is empty, corrupt, truncated, unsupported or too large.
+    """
+    name = source_name(source)
+    with open_binary(source) as stream:
+        head = stream.read(64)
+    if not head:
+        raise EmptyMediaError(name, "file is empty (0 bytes)")
+    for magic, what in _UNSUPPORTED_MAGIC:
+        if head.lstrip().startswith(magic):
+            raise UnsupportedMediaError(name, f"{what}, not an image, video or audio file")
+    if sniff_image_format(head) is not None:
+        return probe_image(source, max_pixels=max_pixels)
+    try:
+        return probe_image(source, max_pixels=max_pixels)
+    except UnsupportedMediaError:
+        pass
+    from mmtok.media.timed import probe_timed
+
+    return probe_timed(source)

@@ -1,0 +1,33 @@
+"""LLaVA-1.5 (fixed 336² view, 576 tokens) and LLaVA-NeXT (any-resolution tiles).
+
+Both use CLIP ViT-L/14-336: 24×24 patches per view plus a CLS token that the ``default``
+feature-select strategy drops again, as ``llava-hf`` checkpoints configure it.
+"""
+
+from __future__ import annotations
+
+from mmtok.profiles.base import Profile, SpecialTokens
+from mmtok.profiles.policies import AnyRes, FixedSize
+
+LLAVA_1_5 = Profile(
+    name="llava-1.5",
+    patch_size=14,
+    resize=FixedSize(shortest_edge=336, crop=336),
+    tokens=SpecialTokens(image="<image>"),
+    layout="pad",
+    num_additional_tokens=1,
+    drop_cls=True,
+)
+
+LLAVA_NEXT = Profile(
+    name="llava-next",
+    patch_size=14,
+    resize=AnyRes(
+        tile=336,
+        pinpoints=((336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008)),
+    ),
+    tokens=SpecialTokens(image="<image>"),
+    layout="anyres",
+    num_additional_tokens=1,
+    drop_cls=True,
+)
