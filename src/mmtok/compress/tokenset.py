@@ -57,10 +57,7 @@ class TokenSet:
                 f"token(s) needs {protected + t * h * w}"
             )
         device = features.device
-        axes = [torch.arange(k, device=device, dtype=torch.float32) for k in grid]
-        patches = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)
-        lead = torch.full((protected, 3), PROTECTED_POSITION, device=device)
-        positions = torch.cat([lead, patches]).expand(b, n, 3).contiguous()
+        positions = grid_positions(grid, protected, device).expand(b, n, 3).contiguous()
         index = torch.arange(n, device=device).expand(b, n).contiguous()
         size = torch.ones(b, n, device=device, dtype=torch.float32)
         return cls(features, size, index, positions, grid, protected, grid)
@@ -91,9 +88,21 @@ class TokenSet:
         )
 
     def members(self) -> Tensor:
-        """Provenance as a (B, N, N0) bool matrix: token j holds original patch p."""
+        """Provenance as a (B, N, N0) bool matrix: token j holds original token p."""
         tokens = torch.arange(self.n, device=self.origin.device)
         return self.origin[:, None, :] == tokens[None, :, None]
+
+    def read(self) -> Tensor:
+        """(B, N, N0) float: each token as the uniform mean of its members (rows sum to 1)."""
+        return self.members().float() / self.size[..., None]
+
+
+def grid_positions(grid: Grid, protected: int = 0, device: torch.device | None = None) -> Tensor:
+    """(protected + T·H·W, 3) float (t, h, w) of the original tokens in raster order."""
+    axes = [torch.arange(k, device=device, dtype=torch.float32) for k in grid]
+    patches = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)
+    lead = torch.full((protected, 3), PROTECTED_POSITION, device=device)
+    return torch.cat([lead, patches])
 
 
 def _remap_origin(origin: Tensor, assign: Tensor) -> Tensor:

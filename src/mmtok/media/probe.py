@@ -120,6 +120,8 @@ def probe_image(
         stream.seek(0)
         head = stream.read(16)
         fmt = sniff_image_format(head)
+        if fmt is not None and not _is_complete(fmt, stream, size):
+            raise TruncatedMediaError(name, f"{fmt} file is truncated ({size:,} bytes)")
         stream.seek(0)
         try:
             with warnings.catch_warnings():
@@ -146,8 +148,6 @@ def probe_image(
                 f"header declares {width}×{height} = {width * height:,} pixels, above the "
                 f"limit of {max_pixels:,}; refused before decoding (raise max_pixels to allow)",
             )
-        if fmt is not None and not _is_complete(fmt, stream, size):
-            raise TruncatedMediaError(name, f"{fmt} file is truncated ({size:,} bytes)")
     if orientation in _SWAPPING_ORIENTATIONS:
         width, height = height, width
     return MediaInfo(

@@ -1,0 +1,103 @@
+"""Expanded token counts of media files from their headers, one row per file.
+
+No pixels or samples are decoded: an image's plan needs only its display size, a video's
+its duration, frame rate and size, an audio file's its duration. A bad file yields a row
+with its error instead of stopping the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mmtok.errors import MmtokError
+from mmtok.media.info import MediaInfo
+from mmtok.media.probe import DEFAULT_MAX_IMAGE_PIXELS, Source, probe, source_name
+from mmtok.profiles.base import Profile
+
+
+@dataclass(frozen=True)
+class CountOptions:
+    """Options that change counts of time media (video sampling, audio limits)."""
+
+    sampling: str = "fps"  # fps | uniform | keyframes | scenes
+    fps: float | None = None  # frames per second to sample (profile default when None)
+    max_frames: int | None = None  # upper bound on sampled frames
+    num_frames: int | None = None  # frames for uniform sampling
+    max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS  # decompression-bomb limit
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """One file's count: ``resized`` is ``[height, width]`` and ``grid`` ``[t, h, w]`` in
+    encoder patches (see ``ImagePlan``); ``tokens`` is ``None`` when ``error`` is set."""
+
+    path: str
+    kind: str | None
+    width: int | None = None
+    height: int | None = None
+    resized: list[int] | None = None
+    grid: list[int] | None = None
+    tokens: int | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        row = asdict(self)
+        extra = row.pop("extra")
+        row.update(extra)
+        return row
+
+
+def _image_row(info: MediaInfo, profile: Profile) -> CountRow:
+    assert info.width is not None and info.height is not None
+    plan = profile.plan_image(info.height, info.width, source=info.source)
+    extra: dict[str, Any] = {
+        "format": info.format,
+        "token_grid": list(plan.token_grid),
+        "fence_tokens": plan.fence_tokens,
+    }
+    if plan.canvas is not None:
+        extra["canvas"] = list(plan.canvas)
+    return CountRow(
+        path=info.source,
+        kind="image",
+        width=info.width,
+        height=info.height,
+        resized=list(plan.resized),
+        grid=list(plan.grid),
+        tokens=plan.tokens,
+        extra=extra,
+    )
+
+
+def count_info(info: MediaInfo, profile: Profile, options: CountOptions) -> CountRow:
+    """The count row of an already probed file."""
+    if info.kind == "image":
+        return _image_row(info, profile)
+    from mmtok.timed_count import count_timed  # imports PyAV only when time media appear
+
+    return count_timed(info, profile, options)
+
+
+def count_file(
+    source: Source, profile: Profile, options: CountOptions | None = None
+) -> CountRow:
+    """Probe ``source`` (headers only) and count its tokens under ``profile``.
+
+    Never raises for a bad file: the row carries the error message instead.
+    """
+    options = options or CountOptions()
+    try:
+        info = probe(source, max_pixels=options.max_pixels)
+        if info.kind not in profile.modalities:
+            return CountRow(
+                path=info.source,
+                kind=info.kind,
+                width=info.width,
+                height=info.height,
+                error=f"{info.source}: profile {profile.name} does not accept {info.kind} input",
+            )
+        return count_info(info, profile, options)
+    except MmtokError as exc:
+        return CountRow(path=source_name(source), kind=None, error=str(exc))

@@ -1,0 +1,169 @@
+"""The VQ image tokenizer: a small convolutional autoencoder with one codebook in its bottleneck.
+
+An image of H×W pixels becomes an (H/f, W/f) grid of code ids, f = 2^stages (8 or 16), and
+any such grid decodes back to pixels. Pixels are floats in [0, 1], channels first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+
+from mmtok.errors import RequestError
+from mmtok.tokenizers.quantize import CodebookStats, QuantizerConfig, VectorQuantizer
+
+
+@dataclass(frozen=True)
+class VQImageConfig:
+    """Architecture of a VQ image tokenizer; the quantiser's ``dim`` is the latent width."""
+
+    quantizer: QuantizerConfig
+    downsample: int = 8  # pixels per token side: 2^stages
+    channels: int = 64  # convolution width
+    image_size: int = 32  # side of the square training images, pixels
+
+    @property
+    def stages(self) -> int:
+        return int(math.log2(self.downsample))
+
+
+@dataclass(frozen=True)
+class VQStep:
+    """One training step's outputs: the loss to minimise and what to report."""
+
+    loss: Tensor  # () reconstruction MSE + commitment
+    reconstruction: Tensor  # (B, 3, H, W) pixels
+    metric: float  # PSNR of the batch, dB
+    stats: tuple[CodebookStats, ...]
+
+
+def _down(c_in: int, c_out: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.GELU())
+
+
+def _up(c_in: int, c_out: int) -> nn.Module:
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.GELU())
+
+
+class ResBlock(nn.Module):
+    """x + conv(gelu(conv(x))), keeping (B, C, H, W)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(channels, channels, 3, padding=1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class VQImageTokenizer(nn.Module):
+    """Pixels (B, 3, H, W) <-> ids (B, H/f, W/f); H and W must be multiples of f."""
+
+    def __init__(self, config: VQImageConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, d = config.channels, config.quantizer.dim
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, c, 3, padding=1),
+            *(_down(c, c) for _ in range(config.stages)),
+            ResBlock(c),
+            nn.Conv2d(c, d, 1),
+        )
+        self.quantizer = VectorQuantizer(config.quantizer)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(d, c, 3, padding=1),
+            ResBlock(c),
+            *(_up(c, c) for _ in range(config.stages)),
+            nn.Conv2d(c, 3, 3, padding=1),
+        )
+
+    def _latents(self, pixels: Tensor) -> Tensor:
+        """(B, 3, H, W) -> (B, h, w, D), channels last for the quantiser."""
+        return self.encoder(pixels).permute(0, 2, 3, 1)
+
+    def _pixels(self, latents: Tensor) -> Tensor:
+        """(B, h, w, D) -> (B, 3, H, W)."""
+        return self.decoder(latents.permute(0, 3, 1, 2))
+
+    @torch.no_grad()
+    def encode(self, pixels: Tensor) -> Tensor:
+        """Pixels (B, 3, H, W) in [0, 1] -> ids (B, H/f, W/f), int64."""
+        return self.quantizer.encode(self._latents(pixels))
+
+    @torch.no_grad()
+    def decode(self, ids: Tensor) -> Tensor:
+        """Ids (B, h, w) -> pixels (B, 3, h·f, w·f), clamped to [0, 1]."""
+        return self._pixels(self.quantizer.decode(ids)).clamp(0, 1)
+
+    def training_step(self, pixels: Tensor) -> VQStep:
+        """Pixels (B, 3, H, W) -> loss = MSE(reconstruction, pixels) + commitment."""
+        q = self.quantizer(self._latents(pixels))
+        recon = self._pixels(q.quantized)
+        mse = F.mse_loss(recon, pixels)
+        return VQStep(mse + q.commitment_loss, recon, psnr(recon.detach(), pixels), q.stats)
+
+
+def psnr(estimate: Tensor, reference: Tensor) -> float:
+    """Peak signal-to-noise ratio of [0, 1] images, dB: 10·log10(1 / MSE) over all pixels."""
+    mse = float(F.mse_loss(estimate.clamp(0, 1), reference))
+    return 10 * math.log10(1 / max(mse, 1e-12))
+
+
+def fit_image(image: Image.Image, size: int) -> Image.Image:
+    """Centre-crop to a square and resize to size×size (bicubic): what the tokenizer reads."""
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    square = image.crop((left, top, left + side, top + side))
+    return square.resize((size, size), Image.Resampling.BICUBIC)
+
+
+def image_to_pixels(image: Image.Image) -> Tensor:
+    """RGB PIL image -> (3, H, W) float32 in [0, 1]."""
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0  # (H, W, 3)
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def pixels_to_image(pixels: Tensor) -> Image.Image:
+    """(3, H, W) in [0, 1] -> RGB PIL image, rounded to 8 bits."""
+    array = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return Image.fromarray(array, mode="RGB")
+
+
+def flatten_grid(ids: Tensor, row_separator: int | None = None) -> Tensor:
+    """(h, w) -> row-major (h·w,), or (h·(w+1),) with ``row_separator`` after every row.
+
+    A separator after each row (the last too) lets a model that writes the ids end rows
+    itself, so the grid's width need not be known in advance.
+    """
+    if row_separator is None:
+        return ids.reshape(-1)
+    separators = torch.full((ids.shape[0], 1), row_separator, dtype=ids.dtype)
+    return torch.cat([ids, separators], dim=1).reshape(-1)
+
+
+def unflatten_grid(sequence: Tensor, width: int | None = None, row_separator: int | None = None) -> Tensor:
+    """Inverse of :func:`flatten_grid`: (L,) -> (h, w). Needs ``width`` or ``row_separator``.
+
+    Raises RequestError when the sequence does not form whole, equal rows.
+    """
+    if row_separator is not None:
+        ends = (sequence == row_separator).nonzero().squeeze(1)  # positions of separators
+        width = int(ends[0]) if ends.numel() else -1
+        rows = ends.numel()
+        expected = torch.arange(1, rows + 1) * (width + 1) - 1
+        if rows == 0 or sequence.numel() != rows * (width + 1) or not torch.equal(ends, expected):
+            raise RequestError("image ids: rows are not all the same width, or a separator is missing")
+        return sequence.view(rows, width + 1)[:, :width]
+    if width is None or width <= 0 or sequence.numel() % width:
+        raise RequestError(f"image ids: {sequence.numel()} ids do not make rows of width {width}")
+    return sequence.view(-1, width)
