@@ -101,7 +101,9 @@ def test_bomb_header_is_refused_fast_without_allocating_pixels():
 
 def test_configurable_pixel_limit_names_the_size():
     data = encode(random_image(200, 100), "PNG")
-    with pytest.raises(MediaTooLargeError, match=r"200×100 = 20,000 pixels, above the limit of 10,000"):
+    with pytest.raises(
+        MediaTooLargeError, match=r"200×100 = 20,000 pixels, above the limit of 10,000"
+    ):
         probe(data, max_pixels=10_000)
     assert probe(data, max_pixels=None).width == 200
 

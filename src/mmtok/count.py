@@ -80,9 +80,7 @@ def count_info(info: MediaInfo, profile: Profile, options: CountOptions) -> Coun
     return count_timed(info, profile, options)
 
 
-def count_file(
-    source: Source, profile: Profile, options: CountOptions | None = None
-) -> CountRow:
+def count_file(source: Source, profile: Profile, options: CountOptions | None = None) -> CountRow:
     """Probe ``source`` (headers only) and count its tokens under ``profile``.
 
     Never raises for a bad file: the row carries the error message instead.

@@ -4,8 +4,8 @@ Every path follows its reference step by step (resize with the same library and 
 crop/pad, rescale, normalise, lay out) but fuses the arithmetic: rescale and normalise of
 8-bit pixels is one lookup in a 256-entry float32 table per channel, computed with the
 reference's own operation order (float64 rescale, float32 normalise) so values are
-bit-identical, and Qwen patches are rearranged as 8-bit values before the lookup so the
-float32 output is written once. Output shapes:
+bit-identical, and the Qwen patch layout (temporal repeat included) is written by a single
+copy. Output shapes:
 
 - ``pad`` layout with merge (Qwen2-VL/2.5-VL) and generic: flattened patches
   ``(N, C·T·p·p)`` plus ``grid_thw`` ``(1, h, w)`` per image;
@@ -55,14 +55,19 @@ def normalize_table(
     return table
 
 
-def _normalize_u8(pixels: np.ndarray, profile: Profile, channel_axis: int) -> np.ndarray:
-    """float32 normalised copy of 8-bit ``pixels`` (one table lookup per channel)."""
+def normalize_hwc(pixels: np.ndarray, profile: Profile) -> np.ndarray:
+    """``(..., H, W, C)`` uint8 → float32 normalised values, same shape.
+
+    OpenCV's ``LUT`` applies the per-channel table in one vectorised pass — measured 10×
+    faster than NumPy fancy indexing on the same table (bench/preprocess_speed.py).
+    """
+    import cv2
+
     table = normalize_table(profile.image_mean, profile.image_std, profile.rescale_factor)
-    out = np.empty(pixels.shape, dtype=np.float32)
-    for c in range(pixels.shape[channel_axis]):
-        index = (slice(None),) * channel_axis + (c,)
-        out[index] = table[c][pixels[index]]
-    return out
+    c = pixels.shape[-1]
+    lut = np.ascontiguousarray(table.T.reshape(256, 1, c))
+    flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], c)
+    return cv2.LUT(flat, lut).reshape(pixels.shape)
 
 
 def patchify(frames: np.ndarray, patch: int, merge: int, temporal: int) -> np.ndarray:
@@ -87,16 +92,13 @@ def _resize(image: Image.Image, height: int, width: int) -> Image.Image:
 
 def _qwen_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
     rh, rw = plan.resized
-    arr = np.asarray(_resize(image, rh, rw))  # (H, W, C) uint8
-    chw = arr.transpose(2, 0, 1)[None]  # (1, C, H, W) view
-    patches = patchify(chw, profile.patch_size, profile.merge_size, 1)  # (N, C·p·p) uint8
-    n, c, p2 = patches.shape[0], chw.shape[1], profile.patch_size**2
-    normed = _normalize_u8(patches.reshape(n, c, p2), profile, channel_axis=1)  # (N, C, p²)
-    if profile.temporal_patch_size == 1:
-        return normed.reshape(n, c * p2)
-    # An image is one frame repeated over the temporal patch.
-    out = np.broadcast_to(normed[:, :, None, :], (n, c, profile.temporal_patch_size, p2))
-    return np.ascontiguousarray(out).reshape(n, -1)
+    normed = normalize_hwc(np.asarray(_resize(image, rh, rw)), profile)  # (H, W, C)
+    frames = normed.transpose(2, 0, 1)[None]  # (1, C, H, W) view
+    # An image is one frame repeated over the temporal patch: a zero-stride view, so the
+    # single copy inside ``patchify`` writes the output once.
+    t = profile.temporal_patch_size
+    frames = np.broadcast_to(frames, (t, *frames.shape[1:]))
+    return patchify(frames, profile.patch_size, profile.merge_size, t)
 
 
 def _pixtral_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
@@ -137,7 +139,7 @@ def _llava_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.n
     if policy.pad_to_square:
         image = _pad_to_square(image, tuple(int(m * 255) for m in profile.image_mean))
     view = _fixed_view(image, policy.shortest_edge, policy.crop)
-    return _normalize_u8(view.transpose(2, 0, 1), profile, channel_axis=0)
+    return np.ascontiguousarray(normalize_hwc(view, profile).transpose(2, 0, 1))
 
 
 def _anyres_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
@@ -151,8 +153,8 @@ def _anyres_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.
     t = policy.tile
     tiles = canvas.reshape(ch // t, t, cw // t, t, 3).transpose(0, 2, 1, 3, 4).reshape(-1, t, t, 3)
     base = np.asarray(_resize(image, t, t))[None]
-    views = np.concatenate([base, tiles]).transpose(0, 3, 1, 2)  # (1 + tiles, C, t, t)
-    return _normalize_u8(views, profile, channel_axis=1)
+    views = normalize_hwc(np.concatenate([base, tiles]), profile)  # (1 + tiles, t, t, C)
+    return np.ascontiguousarray(views.transpose(0, 3, 1, 2))
 
 
 _PIXELS = {

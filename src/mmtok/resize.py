@@ -40,7 +40,7 @@ def max_side_resize(
     """Pixtral's rule: shrink so the longer side is at most ``max_image_size``, then round each
     side *up* to a multiple of ``factor`` (patch size × spatial merge). Never upscales.
 
-    Returns ``(height, width)`` in pixels; the token grid is ``(height // factor, width // factor)``.
+    Returns ``(height, width)`` in pixels; the token grid is that divided by ``factor``.
     """
     ratio = max(height / max_image_size, width / max_image_size)
     h: float = height
@@ -59,7 +59,9 @@ def shortest_edge_size(height: int, width: int, shortest_edge: int) -> tuple[int
 
     The torchvision/CLIP convention LLaVA uses before its center crop. Returns ``(h, w)``.
     """
-    if (height <= width and height == shortest_edge) or (width <= height and width == shortest_edge):
+    if (height <= width and height == shortest_edge) or (
+        width <= height and width == shortest_edge
+    ):
         return height, width
     if width < height:
         return int(shortest_edge * height / width), shortest_edge

@@ -167,7 +167,7 @@ class VisionTower:
         return hidden[:, self.family.leading :]
 
     def encode_image(self, image: Image.Image, layer: int | None = None) -> tuple[Tensor, Grid]:
-        """Preprocess with the folder's own image processor, then ``features``: ((1, N, D), grid)."""
+        """The folder's own image processor, then ``features``: ((1, N, D), grid)."""
         if self.processor is None:
             raise ConfigError(f"{self.folder}: no preprocessor_config.json to prepare images with")
         inputs = self.processor(images=image, return_tensors="pt")
@@ -261,7 +261,9 @@ def load_vision_tower(
             output_loading_info=True,
         )
     except (OSError, ValueError, RuntimeError) as error:
-        raise ConfigError(f"{folder}: cannot load the {family.name} vision tower: {error}") from None
+        raise ConfigError(
+            f"{folder}: cannot load the {family.name} vision tower: {error}"
+        ) from None
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:

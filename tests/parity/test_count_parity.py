@@ -38,9 +38,7 @@ def test_qwen_counts(name, hw):
             profile.plan_image(h, w)
         return
     plan = profile.plan_image(h, w)
-    rh, rw = smart_resize(
-        h, w, 28, proc.size["shortest_edge"], proc.size["longest_edge"]
-    )
+    rh, rw = smart_resize(h, w, 28, proc.size["shortest_edge"], proc.size["longest_edge"])
     assert plan.resized == (rh, rw)
     assert plan.grid == (1, rh // 14, rw // 14)
     patches = proc.get_number_of_image_patches(h, w, {})

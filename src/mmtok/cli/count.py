@@ -61,7 +61,9 @@ def count_command(
     else:
         table = Table(title=f"mmtok count · {prof.name}")
         for col in ("path", "kind", "width", "height", "resized", "grid", "tokens"):
-            table.add_column(col, justify="right" if col in ("width", "height", "tokens") else "left")
+            table.add_column(
+                col, justify="right" if col in ("width", "height", "tokens") else "left"
+            )
         for r in rows:
             if r.error:
                 table.add_row(r.path, r.kind or "?", "", "", "", f"[red]{r.error}[/]", "")

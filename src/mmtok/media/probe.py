@@ -103,9 +103,7 @@ def _is_complete(fmt: str, stream: BinaryIO, size: int) -> bool:
     return True
 
 
-def probe_image(
-    source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS
-) -> MediaInfo:
+def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> MediaInfo:
     """Header facts of an image; raises a typed error for corrupt, truncated or bomb files.
 
     ``width``/``height`` are the *displayed* size: EXIF orientations 5–8 swap them, exactly

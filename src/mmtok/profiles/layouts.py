@@ -36,7 +36,9 @@ def _plan_rows(profile: Profile, height: int, width: int) -> ImagePlan:
     p, m = profile.patch_size, profile.merge_size
     rh, rw = profile.resize.resized(height, width, p, m)
     rows, cols = rh // (p * m), rw // (p * m)
-    return ImagePlan(height, width, (rh, rw), (1, rh // p, rw // p), (rows, cols), rows * (cols + 1))
+    return ImagePlan(
+        height, width, (rh, rw), (1, rh // p, rw // p), (rows, cols), rows * (cols + 1)
+    )
 
 
 def _plan_anyres(profile: Profile, height: int, width: int) -> ImagePlan:
@@ -51,7 +53,12 @@ def _plan_anyres(profile: Profile, height: int, width: int) -> ImagePlan:
     base = n * n + profile.num_additional_tokens - int(profile.drop_cls)
     tokens = base + rows * cols + rows
     return ImagePlan(
-        height, width, (policy.tile, policy.tile), (1 + tiles, n, n), (rows, cols), tokens,
+        height,
+        width,
+        (policy.tile, policy.tile),
+        (1 + tiles, n, n),
+        (rows, cols),
+        tokens,
         canvas=canvas,
     )
 
@@ -70,6 +77,7 @@ def plan_image(profile: Profile, height: int, width: int, source: str) -> ImageP
         ratio = max(height, width) / min(height, width)
         raise UnsupportedMediaError(
             source,
-            f"{width}×{height} has aspect ratio {ratio:.1f}, above {profile.name}'s limit of {limit:g}",
+            f"{width}×{height} has aspect ratio {ratio:.1f}, "
+            f"above {profile.name}'s limit of {limit:g}",
         )
     return _LAYOUTS[profile.layout](profile, height, width)
