@@ -2,4 +2,27 @@
 
 from __future__ import annotations
 
+from mmtok.count import CountOptions, CountRow, count_file
+from mmtok.media.image import decode_image
+from mmtok.media.info import MediaInfo
+from mmtok.media.probe import probe
+from mmtok.preprocess import ImageBatch, ImageTensors, preprocess_image, preprocess_images
+from mmtok.profiles import PROFILES, Profile, get_profile
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "PROFILES",
+    "CountOptions",
+    "CountRow",
+    "ImageBatch",
+    "ImageTensors",
+    "MediaInfo",
+    "Profile",
+    "count_file",
+    "decode_image",
+    "get_profile",
+    "preprocess_image",
+    "preprocess_images",
+    "probe",
+]
