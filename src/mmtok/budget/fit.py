@@ -1,0 +1,188 @@
+"""Auto-fit: shrink an over-budget request by an ordered policy, fairly across items.
+
+The result is the same request with per-item overrides set (``max_pixels`` on images and
+video frames, ``fps`` on videos, ``drop`` as a last resort), so the processor applies exactly
+what was planned: ``len(encode(fitted).input_ids) == count_request(fitted).total``.
+
+Policy steps, in the default order:
+
+1. ``resolution`` — every image (and video frame) gets the same fraction ``s`` of its current
+   pixel area as its ``max_pixels`` (never below the profile's minimum; the profile's grid
+   factor still rounds the size), the largest ``s`` that fits found by bisection;
+2. ``frames`` — every video's sampling rate is scaled by the same factor (the profile's
+   ``min_frames`` bound still holds), largest factor that fits;
+3. ``compression`` — stronger compression where the profile has a knob for it (none of the
+   built-in profiles has one: the step is skipped and said so);
+4. ``drop`` — media items are dropped from the last one back, and steps 1–3 re-run on the
+   remaining items so they use the room the drop freed.
+
+Only headers are read (``count_request`` probes); nothing is decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from mmtok.errors import BudgetError, ConfigError
+from mmtok.fusion.request import ImagePart, Request, VideoPart
+from mmtok.fusion.sequence import RequestCount, count_request, resolve_tokenizer
+from mmtok.profiles.base import Profile
+from mmtok.profiles.policies import SmartResize
+
+FIT_STEPS: tuple[str, ...] = ("resolution", "frames", "compression", "drop")
+_BISECT_ROUNDS = 24  # scale resolution to 2⁻²⁴ — finer than any pixel-grid step
+
+Counter = Callable[[Request], RequestCount]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The fitted request, its exact count, and what each step did (human-readable)."""
+
+    request: Request
+    count: RequestCount
+    steps: tuple[str, ...] = field(default=())
+    changed: bool = False
+
+
+def _areas(request: Request, count: RequestCount, profile: Profile) -> dict[int, int]:
+    """Current pixel area per frame of every kept image/video part (by media-part index)."""
+    parts = request.media_parts()
+    return {
+        pc.part: pc.grid[1] * pc.grid[2] * profile.patch_size**2
+        for pc in count.parts
+        if isinstance(parts[pc.part], ImagePart | VideoPart)
+    }
+
+
+def _with_resolution(
+    request: Request, areas: dict[int, int], scale: float, profile: Profile
+) -> Request:
+    assert isinstance(profile.resize, SmartResize)
+    parts = request.media_parts()
+    for index, area in areas.items():
+        part = parts[index]
+        if isinstance(part, VideoPart):
+            floor = profile.video_min_pixels or profile.resize.min_pixels
+        else:
+            floor = part.min_pixels or profile.resize.min_pixels
+        request = request.with_media(index, max_pixels=max(floor, int(area * scale)))
+    return request
+
+
+def _with_fps(request: Request, factor: float, profile: Profile) -> Request:
+    for index, part in enumerate(request.media_parts()):
+        if isinstance(part, VideoPart) and not part.drop:
+            fps = (part.fps or profile.video_fps) * factor
+            request = request.with_media(index, fps=max(fps, 1e-3))
+    return request
+
+
+def _bisect(build: Callable[[float], Request], counter: Counter, budget: int) -> Request | None:
+    """The request ``build(x)`` for the largest ``x`` in ``[0, 1]`` whose count fits, or
+    ``None`` if even ``x = 0`` does not fit."""
+    best = build(0.0)
+    if counter(best).total > budget:
+        return None
+    lo, hi = 0.0, 1.0
+    for _ in range(_BISECT_ROUNDS):
+        mid = (lo + hi) / 2
+        candidate = build(mid)
+        if counter(candidate).total <= budget:
+            lo, best = mid, candidate
+        else:
+            hi = mid
+    return best
+
+
+def _shrink(
+    request: Request, profile: Profile, counter: Counter, budget: int, steps: Sequence[str]
+) -> tuple[Request | None, list[str]]:
+    """Apply the non-dropping steps in order; the first request that fits, with notes."""
+    notes: list[str] = []
+    current = request
+    for step in steps:
+        count = counter(current)
+        if count.total <= budget:
+            return current, notes
+        if step == "resolution":
+            if not isinstance(profile.resize, SmartResize):
+                notes.append(f"resolution: fixed by {profile.name}'s resize rule, skipped")
+                continue
+            areas = _areas(current, count, profile)
+            base = current
+
+            def build(s: float, base: Request = base, areas: dict[int, int] = areas) -> Request:
+                return _with_resolution(base, areas, s, profile)
+
+            fitted = _bisect(build, counter, budget)
+            if fitted is not None:
+                notes.append("resolution: pixel budgets scaled to fit")
+                return fitted, notes
+            current = build(0.0)
+            notes.append("resolution: every item at the profile's minimum")
+        elif step == "frames":
+            if not any(isinstance(p, VideoPart) and not p.drop for p in current.media_parts()):
+                continue
+            base = current
+            fitted = _bisect(lambda f, base=base: _with_fps(base, f, profile), counter, budget)
+            if fitted is not None:
+                notes.append("frames: video sampling rates scaled to fit")
+                return fitted, notes
+            current = _with_fps(base, 0.0, profile)
+            notes.append("frames: every video at its minimum frame count")
+        elif step == "compression":
+            notes.append(f"compression: {profile.name} has no compression setting, skipped")
+    return (current, notes) if counter(current).total <= budget else (None, notes)
+
+
+def fit_request(
+    request: Request,
+    profile: Profile,
+    tokenizer: object,
+    budget: int,
+    *,
+    policy: Sequence[str] = FIT_STEPS,
+) -> FitResult:
+    """The request shrunk until its expanded length is at most ``budget`` tokens.
+
+    A request that already fits is returned unchanged. Raises :class:`BudgetError` when
+    even the text alone (every media item dropped) exceeds the budget, or when ``drop`` is
+    not in the policy and the other steps cannot fit it.
+    """
+    unknown = [s for s in policy if s not in FIT_STEPS]
+    if unknown:
+        raise ConfigError(f"unknown fit step(s) {unknown}: expected {', '.join(FIT_STEPS)}")
+
+    tok = resolve_tokenizer(profile, tokenizer)  # type: ignore[arg-type]
+
+    def counter(r: Request) -> RequestCount:
+        return count_request(r, profile, tok)
+
+    original = counter(request)
+    if original.total <= budget:
+        return FitResult(request, original)
+    shrink_steps = [s for s in policy if s != "drop"]
+    media = request.media_parts()
+    max_drops = len(media) if "drop" in policy else 0
+    for dropped in range(max_drops + 1):
+        candidate = request
+        for index in range(len(media) - dropped, len(media)):
+            candidate = candidate.with_media(index, drop=True)
+        fitted, notes = _shrink(candidate, profile, counter, budget, shrink_steps)
+        if fitted is not None:
+            if dropped:
+                names = ", ".join(media[i].name for i in range(len(media) - dropped, len(media)))
+                notes.insert(0, f"drop: {dropped} item(s) dropped, last first ({names})")
+            return FitResult(fitted, counter(fitted), tuple(notes), changed=True)
+    text_only = counter(candidate).total if max_drops else None
+    if text_only is not None and text_only > budget:
+        raise BudgetError(
+            f"the text alone is {text_only:,} tokens, above the budget of {budget:,} "
+            "(context minus reserved output): no media setting can fit it"
+        )
+    raise BudgetError(
+        f"request is {original.total:,} tokens; the policy {list(policy)} cannot bring it "
+        f"under {budget:,} (add 'drop' to allow dropping items)"
+    )

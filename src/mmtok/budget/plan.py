@@ -1,0 +1,237 @@
+"""Plan a request against a context limit: per-item counts, checks, cost, optional auto-fit.
+
+Everything here is header-only: media are probed, never decoded, so a serving stack can plan
+(and refuse or shrink) a request before any encoder runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mmtok.budget.cost import DEFAULT_LLM, VISION_PRESETS, Cost, LLMSpec, estimate, load_llm
+from mmtok.budget.fit import FIT_STEPS, fit_request
+from mmtok.errors import ConfigError
+from mmtok.fusion.request import Request
+from mmtok.fusion.sequence import RequestCount, count_request, resolve_tokenizer
+from mmtok.profiles.base import Profile
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Optional per-request limits (``None``: unlimited), like a server's
+    ``limit_mm_per_prompt`` and a per-item token cap."""
+
+    max_item_tokens: int | None = None
+    max_images: int | None = None
+    max_videos: int | None = None
+    max_audios: int | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check a careful engineer would make, with its verdict and the numbers behind it."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """A request item: ``kind`` text/image/video/audio, ``index`` within its kind, its
+    expanded ``tokens`` (fences and labels included), ``grid`` (t, h, w) encoder patches and
+    the per-item ``params`` in effect (after fitting: the applied overrides)."""
+
+    kind: str
+    index: int | None
+    source: str | None
+    tokens: int
+    grid: list[int] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    dropped: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The verdict on one request; ``request`` is the (possibly fitted) request to encode."""
+
+    profile: str
+    context: int
+    reserve_output: int
+    input_tokens: int
+    headroom: int
+    fits: bool
+    items: tuple[PlanItem, ...]
+    checks: tuple[Check, ...]
+    cost: Cost
+    llm: str
+    request: Request
+    original_input_tokens: int
+    fitted_input_tokens: int | None = None
+    fit_steps: tuple[str, ...] = ()
+    original_items: tuple[PlanItem, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "profile": self.profile,
+            "context": self.context,
+            "reserve_output": self.reserve_output,
+            "input_tokens": self.input_tokens,
+            "headroom": self.headroom,
+            "fits": self.fits,
+            "items": [asdict(i) for i in self.items],
+            "checks": [asdict(c) for c in self.checks],
+            "cost": {**asdict(self.cost), "total_flops": self.cost.total_flops, "llm": self.llm},
+        }
+        if self.fitted_input_tokens is not None:
+            data["original_input_tokens"] = self.original_input_tokens
+            data["fitted_input_tokens"] = self.fitted_input_tokens
+            data["fit_steps"] = list(self.fit_steps)
+        return data
+
+
+_OVERRIDES = ("min_pixels", "max_pixels", "fps", "max_frames")
+
+
+def _items(request: Request, count: RequestCount) -> tuple[PlanItem, ...]:
+    parts = request.media_parts()
+    counted = {pc.part: pc for pc in count.parts}
+    items = [PlanItem("text", None, None, count.text)]
+    kind_index: dict[str, int] = {}
+    for i, part in enumerate(parts):
+        params = {k: v for k in _OVERRIDES if (v := getattr(part, k, None)) is not None}
+        pc = counted.get(i)
+        if pc is None:
+            n = kind_index.get(part.type, 0)
+            items.append(PlanItem(part.type, n, part.name, 0, None, params, dropped=True))
+            kind_index[part.type] = n + 1
+            continue
+        kind_index[part.type] = pc.index + 1
+        items.append(PlanItem(pc.kind, pc.index, pc.source, pc.tokens, list(pc.grid), params))
+    return tuple(items)
+
+
+def _vision_flops(profile: Profile, count: RequestCount) -> int:
+    spec = VISION_PRESETS.get(profile.name.split("@")[0])
+    if spec is None:
+        return 0
+    return sum(t * spec.flops(h * w) for t, h, w in (pc.grid for pc in count.parts))
+
+
+def _checks(
+    count: RequestCount, items: tuple[PlanItem, ...], context: int, reserve: int, limits: Limits
+) -> tuple[Check, ...]:
+    media = [i for i in items if i.kind != "text" and not i.dropped]
+    placeholders = len(media)
+    expanded = sum(i.tokens for i in media)
+    checks = [
+        Check(
+            "placeholders counted expanded",
+            True,
+            f"{placeholders} media placeholder(s) expand to {expanded:,} tokens, not {placeholders}",
+        ),
+        Check(
+            "all items summed",
+            sum(i.tokens for i in items) == count.total,
+            f"text {count.text:,} + media {expanded:,} = {count.total:,} input tokens",
+        ),
+        Check(
+            "headroom for the answer",
+            context - count.total >= reserve,
+            f"context {context:,} − input {count.total:,} = {context - count.total:,} "
+            f"{'≥' if context - count.total >= reserve else '<'} reserve {reserve:,}",
+        ),
+    ]
+    cap = limits.max_item_tokens
+    biggest = max((i.tokens for i in media), default=0)
+    checks.append(
+        Check(
+            "per-item cap",
+            cap is None or biggest <= cap,
+            f"largest item {biggest:,} tokens" + (f" vs cap {cap:,}" if cap else " (no cap set)"),
+        )
+    )
+    for kind, limit in (
+        ("image", limits.max_images),
+        ("video", limits.max_videos),
+        ("audio", limits.max_audios),
+    ):
+        n = sum(1 for i in media if i.kind == kind)
+        if limit is not None or n:
+            checks.append(
+                Check(
+                    f"{kind} count",
+                    limit is None or n <= limit,
+                    f"{n} {kind}(s)" + (f", limit {limit}" if limit is not None else ", no limit"),
+                )
+            )
+    return tuple(checks)
+
+
+def plan_request(
+    request: Request,
+    profile: Profile,
+    tokenizer: object = None,
+    *,
+    context: int,
+    reserve_output: int = 0,
+    fit: bool = False,
+    policy: tuple[str, ...] = FIT_STEPS,
+    llm: LLMSpec | None = None,
+    limits: Limits | None = None,
+    peak_flops: float = 989e12,
+    utilisation: float = 0.4,
+) -> Plan:
+    """Count ``request`` under ``profile`` against ``context`` tokens with ``reserve_output``
+    kept for the answer; with ``fit``, shrink it by ``policy`` first when it does not fit.
+
+    Raises :class:`ConfigError` for an impossible budget (reserve ≥ context, non-positive
+    context) and :class:`BudgetError` when fitting cannot succeed (the text alone is too long).
+    """
+    if context <= 0:
+        raise ConfigError(f"--context {context}: must be a positive number of tokens")
+    if reserve_output < 0 or reserve_output >= context:
+        raise ConfigError(
+            f"--reserve-output {reserve_output} must be between 0 and the context ({context}) "
+            "minus at least one input token"
+        )
+    limits = limits or Limits()
+    spec = llm or load_llm(DEFAULT_LLM.get(profile.name.split("@")[0], "llama-3-8b"))
+    tok = resolve_tokenizer(profile, tokenizer)  # type: ignore[arg-type]
+    original = count_request(request, profile, tok)
+    count, steps, fitted = original, (), None
+    original_items = _items(request, original)
+    if fit:
+        result = fit_request(request, profile, tok, context - reserve_output, policy=policy)
+        request, count, steps = result.request, result.count, result.steps
+        fitted = count.total
+    items = _items(request, count)
+    checks = _checks(count, items, context, reserve_output, limits)
+    cost = estimate(
+        spec,
+        count.total,
+        vision_flops=_vision_flops(profile, count),
+        peak_flops=peak_flops,
+        utilisation=utilisation,
+    )
+    return Plan(
+        profile=profile.name,
+        context=context,
+        reserve_output=reserve_output,
+        input_tokens=count.total,
+        headroom=context - count.total,
+        fits=all(c.passed for c in checks),
+        items=items,
+        checks=checks,
+        cost=cost,
+        llm=spec.name,
+        request=request,
+        original_input_tokens=original.total,
+        fitted_input_tokens=fitted,
+        fit_steps=steps,
+        original_items=original_items,
+    )
+
+
+__all__ = ["Check", "Limits", "Plan", "PlanItem", "plan_request"]
