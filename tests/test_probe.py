@@ -122,3 +122,23 @@ def test_decode_truncated_png_pixels_is_a_typed_error():
     cut = data[:200] + data[-12:]
     with pytest.raises((TruncatedMediaError, CorruptMediaError)):
         decode_image(cut)
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_png_exif_orientation_is_read_without_decoding(orientation, monkeypatch):
+    from PIL import ImageFile
+
+    data = encode(random_image(40, 30), "PNG", orientation=orientation)
+    assert decode_image(data).size == ((30, 40) if orientation >= 5 else (40, 30))
+
+    def no_load(self):
+        raise AssertionError("probe decoded pixels")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_load)
+    info = probe(data)
+    assert (info.width, info.height) == ((30, 40) if orientation >= 5 else (40, 30))
+
+
+def test_header_only_png_is_probed():
+    info = probe(png_claiming(3000, 2000))
+    assert (info.width, info.height) == (3000, 2000)

@@ -70,7 +70,9 @@ class VisionSpec:
 
     def flops(self, patches: int) -> int:
         """Encoder FLOPs for one image of ``patches`` patches (full, non-causal attention)."""
-        linear = 2 * patches * (4 * self.hidden**2 + self.mlp_matrices * self.hidden * self.intermediate)
+        linear = (
+            2 * patches * (4 * self.hidden**2 + self.mlp_matrices * self.hidden * self.intermediate)
+        )
         attention = 4 * patches * patches * self.hidden
         return self.layers * (linear + attention)
 
@@ -156,7 +158,9 @@ def _int(config: dict[str, Any], source: str, *keys: str) -> int:
             try:
                 return int(config[key])
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{source}: {key} must be an integer, got {config[key]!r}") from exc
+                raise ConfigError(
+                    f"{source}: {key} must be an integer, got {config[key]!r}"
+                ) from exc
     raise ConfigError(f"{source}: missing {' or '.join(keys)}")
 
 
@@ -169,8 +173,12 @@ def spec_from_config(config: dict[str, Any], name: str = "config.json") -> LLMSp
     heads = _int(cfg, name, "num_attention_heads", "n_head")
     kv_heads = int(cfg.get("num_key_value_heads") or heads)
     head_dim = int(cfg.get("head_dim") or hidden // heads)
-    dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or "bfloat16")
-    experts = int(cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts") or 0)
+    dtype = str(
+        cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or "bfloat16"
+    )
+    experts = int(
+        cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts") or 0
+    )
     return LLMSpec(
         name=str(cfg.get("_name_or_path") or cfg.get("model_type") or name),
         layers=_int(cfg, name, "num_hidden_layers", "n_layer"),

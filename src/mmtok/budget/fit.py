@@ -166,6 +166,7 @@ def fit_request(
     shrink_steps = [s for s in policy if s != "drop"]
     media = request.media_parts()
     max_drops = len(media) if "drop" in policy else 0
+    tried: list[str] = []  # why the steps alone could not fit it, for the report
     for dropped in range(max_drops + 1):
         candidate = request
         for index in range(len(media) - dropped, len(media)):
@@ -174,8 +175,9 @@ def fit_request(
         if fitted is not None:
             if dropped:
                 names = ", ".join(media[i].name for i in range(len(media) - dropped, len(media)))
-                notes.insert(0, f"drop: {dropped} item(s) dropped, last first ({names})")
+                notes = [*tried, f"drop: {dropped} item(s) dropped, last first ({names})", *notes]
             return FitResult(fitted, counter(fitted), tuple(notes), changed=True)
+        tried = tried or notes
     text_only = counter(candidate).total if max_drops else None
     if text_only is not None and text_only > budget:
         raise BudgetError(

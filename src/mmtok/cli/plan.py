@@ -70,9 +70,9 @@ def plan_command(
     ),
     reserve_output: Annotated[int, typer.Option(help="Tokens kept free for the answer.")] = 0,
     fit: Annotated[bool, typer.Option("--fit", help="Shrink the request until it fits.")] = False,
-    policy: Annotated[
-        str, typer.Option(help="Fit steps in order, comma-separated.")
-    ] = ",".join(FIT_STEPS),
+    policy: Annotated[str, typer.Option(help="Fit steps in order, comma-separated.")] = ",".join(
+        FIT_STEPS
+    ),
     llm: Annotated[
         str | None, typer.Option(help="LLM preset name or config.json for the cost model.")
     ] = None,
@@ -106,7 +106,7 @@ def plan_command(
                 utilisation=utilisation,
             )
         for w in caught:
-            err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+            err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     except MmtokError as exc:
         fail(str(exc))
     if chart is not None:

@@ -29,5 +29,5 @@ def fail(message: str, code: int = 2) -> None:
     """Print an error line on stderr and exit with ``code``."""
     import typer
 
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

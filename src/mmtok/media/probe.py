@@ -103,6 +103,27 @@ def _is_complete(fmt: str, stream: BinaryIO, size: int) -> bool:
     return True
 
 
+def _png_exif_orientation(stream: BinaryIO) -> int:
+    """EXIF orientation from a PNG's ``eXIf`` chunk, found by walking the chunk headers.
+
+    Pillow's ``getexif()`` decodes the whole PNG when ``eXIf`` follows the image data; this
+    reads 8 bytes per chunk and seeks over the data, so probing stays header-only.
+    """
+    stream.seek(8)
+    while header := stream.read(8):
+        if len(header) < 8:
+            break
+        length, kind = struct.unpack(">I4s", header)
+        if kind == b"eXIf":
+            exif = Image.Exif()
+            exif.load(stream.read(length))
+            return int(exif.get(0x0112, 1) or 1)
+        if kind == b"IEND":
+            break
+        stream.seek(length + 4, io.SEEK_CUR)
+    return 1
+
+
 def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> MediaInfo:
     """Header facts of an image; raises a typed error for corrupt, truncated or bomb files.
 
@@ -127,7 +148,10 @@ def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PI
                 img = Image.open(stream)
                 width, height = img.size
                 pil_format = (img.format or fmt or "unknown").lower()
-                orientation = int(img.getexif().get(0x0112, 1) or 1)
+                if pil_format == "png" and "exif" not in img.info:
+                    orientation = _png_exif_orientation(stream)
+                else:
+                    orientation = int(img.getexif().get(0x0112, 1) or 1)
         except Image.DecompressionBombError as exc:
             raise MediaTooLargeError(name, f"refused before decoding: {exc}") from exc
         except UnidentifiedImageError as exc:
