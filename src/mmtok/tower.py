@@ -144,11 +144,14 @@ class VisionTower:
         to stack. ``layer`` picks a hidden state (LLaVA uses -2); None is the final output.
         ``merged`` (Qwen2-VL) returns the merger's output (B, N/m², D_llm) instead.
         """
-        dtype = next(self.model.parameters()).dtype
-        pixel_values = pixel_values.to(dtype)
-        wants_hidden = layer is not None
-        if self.family.flattened:
+        config, flattened = self.model.config, self.family.flattened
+        if flattened:
             grid_thw = _require_grid(grid_thw)
+        rows = int(grid_thw.prod(dim=-1).sum()) if flattened else None
+        _check_pixels(pixel_values, config, flattened, rows)
+        pixel_values = pixel_values.to(next(self.model.parameters()).dtype)
+        wants_hidden = layer is not None
+        if flattened:
             out = self.model(pixel_values, grid_thw=grid_thw, output_hidden_states=wants_hidden)
         else:
             size = self.model.config.image_size
@@ -158,13 +161,16 @@ class VisionTower:
                 interpolate_pos_encoding=tuple(pixel_values.shape[-2:]) != (size, size),
             )
         if merged:
-            if not self.family.flattened:
+            if not flattened:
                 raise ConfigError(f"{self.folder}: merged=True needs a tower with a merger")
-            return _stack_per_image(out.pooler_output, grid_thw, self.merge_size**2, None, 1)
+            return torch.stack(_per_image(out.pooler_output, grid_thw, self.merge_size**2)[0])
         hidden = out.last_hidden_state if layer is None else out.hidden_states[layer]
-        if self.family.flattened:
-            return _stack_per_image(hidden, grid_thw, 1, window_to_raster, self.merge_size)
-        return hidden[:, self.family.leading :]
+        if not flattened:
+            return hidden[:, self.family.leading :]
+        parts, grids = _per_image(hidden, grid_thw, 1)
+        return torch.stack(
+            [window_to_raster(x, g, self.merge_size) for x, g in zip(parts, grids, strict=True)]
+        )
 
     def encode_image(self, image: Image.Image, layer: int | None = None) -> tuple[Tensor, Grid]:
         """The folder's own image processor, then ``features``: ((1, N, D), grid)."""
@@ -180,8 +186,8 @@ class VisionTower:
 class PixelTower:
     """No model: raw RGB patches as features, for looking at compression without weights.
 
-    The image is scaled so its longer side is at most ``max_side`` and cropped to whole
-    patches; each patch becomes a (p·p·3,) vector of values in [0, 1].
+    The image is scaled so its longer side is at most ``max_side``, each side rounded down to
+    whole patches; each patch becomes a (p·p·3,) vector of values in [0, 1].
     """
 
     patch_size: int = 14
@@ -214,15 +220,29 @@ def _require_grid(grid_thw: Tensor | None) -> Tensor:
     return grid_thw
 
 
-def _stack_per_image(x: Tensor, grid_thw: Tensor, per: int, reorder: Any, merge: int) -> Tensor:
-    """Split Qwen2-VL's concatenated output (ΣN, D) per image and stack to (B, N, D)."""
-    grids = [tuple(int(v) for v in g) for g in grid_thw]
+def _per_image(x: Tensor, grid_thw: Tensor, per: int) -> tuple[list[Tensor], list[Grid]]:
+    """Split Qwen2-VL's concatenated output (ΣN, D) into one (N, D) per image; the grids
+    must be equal so the parts stack into a batch."""
+    grids = [(int(t), int(h), int(w)) for t, h, w in grid_thw]
     if len(set(grids)) != 1:
         raise ConfigError(f"grid_thw: images have different grids {grids}; encode them one by one")
-    parts = x.split([t * h * w // per for t, h, w in grids])
-    if reorder is not None:
-        parts = [reorder(part, grid, merge) for part, grid in zip(parts, grids, strict=True)]
-    return torch.stack(parts)
+    return list(x.split([t * h * w // per for t, h, w in grids])), grids
+
+
+def _check_pixels(pixel_values: Tensor, config: Any, flattened: bool, rows: int | None) -> None:
+    """Refuse inputs of the wrong layout before transformers fails deep inside with a view."""
+    channels = getattr(config, "in_channels", None) or getattr(config, "num_channels", 3)
+    if flattened:
+        width = channels * config.temporal_patch_size * config.patch_size**2
+        if pixel_values.ndim != 2 or pixel_values.shape != (rows, width):
+            raise ConfigError(
+                f"pixel_values: shape {tuple(pixel_values.shape)}, Qwen2-VL expects "
+                f"({rows}, {width}) = (ΣT·H·W of grid_thw, C·T·p·p)"
+            )
+    elif pixel_values.ndim != 4 or pixel_values.shape[1] != channels:
+        raise ConfigError(
+            f"pixel_values: shape {tuple(pixel_values.shape)}, expected (B, {channels}, H, W)"
+        )
 
 
 def _import(path: str) -> type:
@@ -238,8 +258,11 @@ def load_vision_tower(
     Raises ConfigError when the folder has no config.json, an unknown model_type, no weight
     files, or weights that lack the tower.
     """
-    from transformers import AutoImageProcessor
-    from transformers.utils import logging as hf_logging
+    try:
+        from transformers import AutoImageProcessor
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        raise ConfigError(f"{folder}: loading a vision tower needs transformers") from None
 
     folder = Path(folder)
     config_path = folder / "config.json"

@@ -6,6 +6,7 @@ rules of thumb, so the table answers "what does a 1080p frame cost in *this* mod
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 from mmtok.audio_tokens import plan_audio
@@ -78,8 +79,6 @@ def audio_density(profile: Profile, seconds: float = 30.0) -> list[DensityRow]:
 def density_report(profile: Profile) -> list[DensityRow]:
     """The whole table for a profile; modalities it lacks are simply absent."""
     rows = image_density(profile)
-    try:
+    with suppress(MmtokError):  # a profile without a video resize rule has no video density
         rows += video_density(profile)
-    except MmtokError:
-        pass  # a profile without a video resize rule has no video density
     return rows + audio_density(profile)

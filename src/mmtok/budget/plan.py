@@ -129,7 +129,8 @@ def _checks(
         Check(
             "placeholders counted expanded",
             True,
-            f"{placeholders} media placeholder(s) expand to {expanded:,} tokens, not {placeholders}",
+            f"{placeholders} media placeholder(s) expand to {expanded:,} tokens, "
+            f"not {placeholders}",
         ),
         Check(
             "all items summed",

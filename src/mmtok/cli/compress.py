@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,8 @@ from rich.table import Table
 
 from mmtok.cli.app import app
 from mmtok.cli.render import console, err_console, fail, print_json
-from mmtok.compress import TokenSet, compress_to, evaluate_features, explained_variance, summarise
-from mmtok.compress.evaluate import reconstruct
+from mmtok.compress import TokenSet, compress_to, evaluate_features, summarise
+from mmtok.compress.evaluate import quality
 from mmtok.compress.methods import KEEP_METHODS
 from mmtok.compress.visual import draw_overlay, quality_chart
 from mmtok.errors import ConfigError, MediaError, MmtokError
@@ -34,6 +35,13 @@ def _tower(folder: Path | None, patch_size: int, max_side: int) -> VisionTower |
     return load_vision_tower(folder) if folder else PixelTower(patch_size, max_side)
 
 
+def _write(path: Path, save: Callable[[], object]) -> None:
+    try:
+        save()
+    except (OSError, ValueError) as exc:  # missing folder, unknown image extension
+        fail(f"{path}: cannot write ({exc})")
+
+
 def _ints(text: str, option: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -44,11 +52,11 @@ def _ints(text: str, option: str) -> list[int]:
     return values
 
 
-def _methods(text: str) -> list[str]:
+def _methods(text: str, option: str = "--methods") -> list[str]:
     methods = [m.strip() for m in text.split(",") if m.strip()]
     unknown = [m for m in methods if m not in KEEP_METHODS]
     if unknown or not methods:
-        raise ConfigError(f"--methods {text!r}: choose from {', '.join(KEEP_METHODS)}")
+        raise ConfigError(f"{option} {text!r}: choose from {', '.join(KEEP_METHODS)}")
     return methods
 
 
@@ -69,7 +77,7 @@ def compress_command(
 ) -> None:
     """Compress one image's patch tokens and show which were merged or pruned."""
     try:
-        _methods(method)
+        _methods(method, "--method")
         picture = decode_image(image)
         tower = _tower(vision_tower, patch_size, max_side)
         features, grid = tower.encode_image(picture)
@@ -77,10 +85,10 @@ def compress_command(
         result = compress_to(tokens, method, keep)
     except MmtokError as exc:
         fail(str(exc))
-    quality = float(explained_variance(tokens.features, reconstruct(tokens.features, result, grid)))
+    kept = float(quality(tokens, result)[0])
     owner = result.owner()[0]
     if overlay:
-        draw_overlay(picture, owner, grid).save(overlay)
+        _write(overlay, lambda: draw_overlay(picture, owner, grid).save(overlay))
     report = {
         "image": str(image),
         "method": method,
@@ -90,7 +98,7 @@ def compress_command(
         "tokens_out": result.n_tokens,
         "pruned": int((owner < 0).sum()),
         "largest_group": int(owner[owner >= 0].bincount().max()) if (owner >= 0).any() else 0,
-        "quality": round(quality, 6),
+        "quality": round(kept, 6),
         "overlay": str(overlay) if overlay else None,
     }
     if json_out:
@@ -129,14 +137,15 @@ def compress_eval_command(
         try:
             features, grid = tower.encode_image(decode_image(path))
         except MediaError as exc:
-            err_console.print(f"[yellow]skipped[/] {exc}", highlight=False)
+            err_console.print(f"[yellow]skipped[/] {exc}", highlight=False, soft_wrap=True)
             continue
         rows += evaluate_features(features, grid, chosen, keeps)
     summary = summarise(rows)
     if not summary:
         fail(f"{folder}: no image could be evaluated at counts {keeps}")
     if chart:
-        quality_chart(summary, chart, title=f"{folder.name} · {tower.identity[:24]}")
+        title = f"{folder.name} · {tower.identity[:24]}"
+        _write(chart, lambda: quality_chart(summary, chart, title=title))
     if json_out:
         print_json([row.__dict__ for row in summary])
         return

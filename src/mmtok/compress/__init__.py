@@ -19,6 +19,7 @@ from mmtok.compress.evaluate import (
     EvalRow,
     evaluate_features,
     explained_variance,
+    quality,
     reconstruct,
     summarise,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "pool",
     "pooled_grid",
     "prune",
+    "quality",
     "reconstruct",
     "rounds_to_keep",
     "size_bias",

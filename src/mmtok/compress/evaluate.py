@@ -45,6 +45,14 @@ def explained_variance(original: Tensor, rebuilt: Tensor) -> Tensor:
     return 1 - error / spread.clamp(min=1e-12)
 
 
+def quality(ts: TokenSet, compressed: Compressed) -> Tensor:
+    """Information kept (B,): explained variance of ``ts``'s original features rebuilt from
+    ``compressed`` (``ts`` must be the uncompressed set it was made from)."""
+    return explained_variance(
+        ts.features, reconstruct(ts.features, compressed, ts.grid, ts.protected)
+    )
+
+
 @dataclass(frozen=True)
 class EvalRow:
     """Quality of one method at one target count (averaged over ``images``)."""
@@ -70,8 +78,8 @@ def evaluate_features(
             if keep > ts.n:
                 continue
             compressed = compress_to(ts, method, keep, seed)
-            quality = explained_variance(ts.features, reconstruct(ts.features, compressed, grid))
-            rows.append(EvalRow(method, keep, compressed.n_tokens, float(quality.mean()), 1))
+            kept = float(quality(ts, compressed).mean())
+            rows.append(EvalRow(method, keep, compressed.n_tokens, kept, 1))
     return rows
 
 

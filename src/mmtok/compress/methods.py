@@ -47,7 +47,7 @@ def count_after(
     *,
     keep: int | None = None,
     r: int | Sequence[int] | None = None,
-    layers: int = 1,
+    layers: int | None = None,
     kind: MergeKind = "constant",
     window: int = 2,
     factor: int = 2,
@@ -56,7 +56,8 @@ def count_after(
 ) -> int:
     """Tokens a method leaves from ``n_tokens`` (protected ones included).
 
-    tome: n − Σ r_i over the schedule (``r``, ``layers``, ``kind``), or ``keep``;
+    tome: n − Σ r_i over the schedule (``r``, ``layers`` (default: 1, or len(r) for a
+    per-layer list), ``kind``), or ``keep``;
     prune: ``keep``; pool: p + T·⌈H/k⌉·⌈W/k⌉ for ``window`` k; patch_merger (and pixel
     shuffle): T·(H/f)·(W/f); qformer/perceiver: ``num_queries`` (or ``keep``);
     temporal: data-dependent, so this returns its upper bound n (nothing similar enough).
@@ -64,7 +65,9 @@ def count_after(
     """
     if method == "tome":
         if r is not None:
-            return merge_counts(n_tokens, merge_schedule(r, layers, kind), protected)[-1]
+            depth = layers if layers is not None else (1 if isinstance(r, int) else len(r))
+            counts = merge_counts(n_tokens, merge_schedule(r, depth, kind), protected)
+            return counts[-1] if counts else n_tokens
         if keep is None:
             raise ConfigError("tome: give r (with layers, kind) or keep")
         rounds_to_keep(n_tokens, keep, protected)  # validates the range
@@ -138,6 +141,8 @@ def compress_to(ts: TokenSet, method: str, keep: int, seed: int = 0) -> Compress
     ``distinctiveness_scores``; resamplers are randomly initialised from ``seed`` (untrained,
     so they show the mechanics, not a trained model's quality).
     """
+    if not 1 <= keep <= ts.n:
+        raise ConfigError(f"keep={keep}: must be in [1, {ts.n}] ({ts.n} tokens to compress)")
     if method == "tome":
         for r in rounds_to_keep(ts.n, keep, ts.protected):
             ts = tome_merge(ts, r)
@@ -161,5 +166,6 @@ def compress_to(ts: TokenSet, method: str, keep: int, seed: int = 0) -> Compress
         positions = grid_positions(ts.grid, device=read.device)
         positions = patches @ positions / patches.sum(-1, keepdim=True).clamp(min=1e-12)
         return Compressed(method, features, read, positions)
-    raise ConfigError(f"method {method!r}: cannot target a count (one of {', '.join(KEEP_METHODS)})")
-
+    raise ConfigError(
+        f"method {method!r}: cannot target a count (one of {', '.join(KEEP_METHODS)})"
+    )

@@ -83,7 +83,8 @@ class PerceiverBlock(nn.Module):
             bias = torch.cat([bias, bias.new_zeros(*bias.shape[:-1], q.shape[1])], dim=-1)
         read, weights = self.attn(h, kv, bias)
         q = q + read
-        return q + self.ff(q), weights[..., :n]
+        on_features = weights[..., :n]  # renormalised without the latents' share
+        return q + self.ff(q), on_features / on_features.sum(-1, keepdim=True)
 
 
 class _Resampler(nn.Module):
@@ -117,8 +118,11 @@ class _Resampler(nn.Module):
         """(B, N, in_dim), optional sizes (B, N) → (B, num_queries, out_dim)."""
         return self.forward_with_attention(x, size)[0]
 
-    def forward_with_attention(self, x: Tensor, size: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Also return the last block's attention to the features, head-averaged (B, Q, N)."""
+    def forward_with_attention(
+        self, x: Tensor, size: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Also return the last block's attention over the features, head-averaged (B, Q, N);
+        rows sum to 1."""
         check_dim(x, self.in_dim, type(self).__name__)
         if size is not None and size.shape != x.shape[:2]:
             raise ConfigError(f"size: shape {tuple(size.shape)}, expected {tuple(x.shape[:2])}")

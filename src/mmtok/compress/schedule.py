@@ -29,8 +29,8 @@ def merge_schedule(r: int | Sequence[int], layers: int, kind: MergeKind = "const
         rs = [r] * layers
     elif kind == "decreasing":
         first, last = int(1.5 * r), 2 * r - int(1.5 * r)
-        step = (last - first) / max(layers - 1, 1)
-        rs = [int(first + step * i) for i in range(layers)]
+        span = max(layers - 1, 1)  # integer floor of ToMe's float steps, without its rounding
+        rs = [first + (last - first) * i // span for i in range(layers)]
     else:
         raise ConfigError(f"kind: unknown merge schedule {kind!r} (constant, decreasing)")
     if any(v < 0 for v in rs):
@@ -83,7 +83,7 @@ def keep_schedule(n: int, keep: int, layers: int, start: int = 0, steps: int = 1
     """
     if not 0 <= keep <= n:
         raise ConfigError(f"keep={keep}: must be in [0, {n}] for {n} tokens")
-    if not (0 <= start and 1 <= steps and start + steps <= layers):
+    if start < 0 or steps < 1 or start + steps > layers:
         raise ConfigError(
             f"start={start}, steps={steps}: pruning layers must lie within {layers} layers"
         )

@@ -45,11 +45,16 @@ class TokenSet:
     @classmethod
     def from_grid(cls, features: Tensor, grid: Grid, protected: int = 0) -> TokenSet:
         """Wrap encoder output (B, protected + T·H·W, D) in raster (t, h, w) order."""
-        if features.ndim != 3:
-            raise ConfigError(f"features: expected (B, N, D), got shape {tuple(features.shape)}")
+        if features.ndim != 3 or not features.is_floating_point():
+            raise ConfigError(
+                f"features: expected floating (B, N, D), got {features.dtype} "
+                f"of shape {tuple(features.shape)}"
+            )
         t, h, w = grid
         if min(grid) < 1 or protected < 0:
-            raise ConfigError(f"grid {grid} / protected={protected}: must be positive")
+            raise ConfigError(
+                f"grid {grid}, protected={protected}: sides must be ≥ 1, protected ≥ 0"
+            )
         b, n, _ = features.shape
         if n != protected + t * h * w:
             raise ConfigError(
@@ -66,11 +71,6 @@ class TokenSet:
     def n(self) -> int:
         """Tokens per set, N."""
         return self.features.shape[1]
-
-    @property
-    def n_original(self) -> int:
-        """Original tokens per set, N0 (protected tokens included)."""
-        return self.origin.shape[1]
 
     def with_features(self, features: Tensor) -> TokenSet:
         """The same tokens after a layer changed their features (B, N, D')."""
@@ -115,23 +115,25 @@ def merge_tokens(ts: TokenSet, assign: Tensor, n_out: int, layout: Grid | None =
 
     Features and positions become size-weighted means and sizes add, so a token still equals
     the mean of its original patches (for features: as far as its inputs did). Every merging
-    operator (ToMe, pooling, temporal merge) is this function plus a rule for ``assign``.
+    operator (ToMe, pooling, temporal merge) is this function plus a rule for ``assign``,
+    which must send at least one kept token to every slot.
     """
     b, n, d = ts.features.shape
-    slot = torch.where(assign >= 0, assign, n_out)  # dropped tokens land in a spare slot
-    weight = ts.size.to(ts.features.dtype)[..., None]  # (B, N, 1)
-    size = ts.size.new_zeros(b, n_out + 1).scatter_add_(1, slot, ts.size)
-    features = ts.features.new_zeros(b, n_out + 1, d)
-    features.scatter_add_(1, slot[..., None].expand(b, n, d), ts.features * weight)
-    positions = ts.positions.new_zeros(b, n_out + 1, 3)
-    positions.scatter_add_(1, slot[..., None].expand(b, n, 3), ts.positions * ts.size[..., None])
-    size = size[:, :n_out]
+    slot = assign.clamp(min=0)  # a dropped token adds zero weight to slot 0
+    weight = ts.size * (assign >= 0)  # (B, N)
+    size = weight.new_zeros(b, n_out).scatter_add_(1, slot, weight)
+    features = ts.features.new_zeros(b, n_out, d).scatter_add_(
+        1, slot[..., None].expand(b, n, d), ts.features * weight[..., None].to(ts.features.dtype)
+    )
+    positions = ts.positions.new_zeros(b, n_out, 3).scatter_add_(
+        1, slot[..., None].expand(b, n, 3), ts.positions * weight[..., None]
+    )
     return replace(
         ts,
-        features=features[:, :n_out] / size[..., None].to(features.dtype),
+        features=features.div_(size[..., None].to(features.dtype)),
         size=size,
         origin=_remap_origin(ts.origin, assign),
-        positions=positions[:, :n_out] / size[..., None],
+        positions=positions.div_(size[..., None]),
         layout=layout,
     )
 

@@ -26,11 +26,15 @@ def bipartite_assignment(metric: Tensor, r: int, protected: int = 0) -> Tensor:
     """
     b, n, _ = metric.shape
     device = metric.device
+    if r == 0:  # also covers a single mergeable token, where side B is empty
+        return torch.arange(n, device=device).expand(b, n)
     m = metric[:, protected:]
-    m = m / m.norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    scores = m[:, ::2] @ m[:, 1::2].transpose(1, 2)  # (B, N_A, N_B) cosine similarity
+    a, b_side = m[:, ::2], m[:, 1::2]
+    # cosine = dot / (|a| |b|): scaling the small score matrix, not the (B, N, C) metric
+    norm = m.norm(dim=-1).clamp(min=1e-12)
+    scores = a @ b_side.transpose(1, 2) / (norm[:, ::2, None] * norm[:, None, 1::2])
     best, partner = scores.max(dim=-1)  # (B, N_A): best B token of each A token
-    src = best.argsort(dim=-1, descending=True)[:, :r]  # (B, r) A tokens that merge
+    src = best.topk(r, dim=-1).indices  # (B, r) A tokens whose proposals are best
     src_at = protected + 2 * src  # their indices among all N tokens
     dst_at = protected + 2 * partner.gather(1, src) + 1  # (B, r) their B partners
     merged = torch.zeros(b, n, dtype=torch.bool, device=device)

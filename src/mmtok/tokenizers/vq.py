@@ -43,27 +43,17 @@ class VQStep:
     stats: tuple[CodebookStats, ...]
 
 
-def _down(c_in: int, c_out: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.GELU())
+# GroupNorm, not BatchNorm: an image's ids must not depend on the batch it is encoded in.
+def _down(channels: int) -> nn.Module:
+    """(B, C, H, W) -> (B, C, H/2, W/2)."""
+    conv = nn.Conv2d(channels, channels, 4, stride=2, padding=1)
+    return nn.Sequential(conv, nn.GroupNorm(8, channels), nn.GELU())
 
 
-def _up(c_in: int, c_out: int) -> nn.Module:
-    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.GELU())
-
-
-class ResBlock(nn.Module):
-    """x + conv(gelu(conv(x))), keeping (B, C, H, W)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.GELU(),
-            nn.Conv2d(channels, channels, 3, padding=1),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
+def _up(channels: int) -> nn.Module:
+    """(B, C, H, W) -> (B, C, 2H, 2W)."""
+    conv = nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1)
+    return nn.Sequential(conv, nn.GroupNorm(8, channels), nn.GELU())
 
 
 class VQImageTokenizer(nn.Module):
@@ -75,25 +65,27 @@ class VQImageTokenizer(nn.Module):
         c, d = config.channels, config.quantizer.dim
         self.encoder = nn.Sequential(
             nn.Conv2d(3, c, 3, padding=1),
-            *(_down(c, c) for _ in range(config.stages)),
-            ResBlock(c),
+            nn.GELU(),
+            *(_down(c) for _ in range(config.stages)),
             nn.Conv2d(c, d, 1),
         )
         self.quantizer = VectorQuantizer(config.quantizer)
         self.decoder = nn.Sequential(
             nn.Conv2d(d, c, 3, padding=1),
-            ResBlock(c),
-            *(_up(c, c) for _ in range(config.stages)),
+            nn.GELU(),
+            *(_up(c) for _ in range(config.stages)),
             nn.Conv2d(c, 3, 3, padding=1),
         )
 
+    # The networks see pixels centred to [-1, 1]: with [0, 1] inputs the same autoencoder
+    # trained 10 dB worse in 300 steps (measured on the generated images of tests/test_vq.py).
     def _latents(self, pixels: Tensor) -> Tensor:
-        """(B, 3, H, W) -> (B, h, w, D), channels last for the quantiser."""
-        return self.encoder(pixels).permute(0, 2, 3, 1)
+        """(B, 3, H, W) in [0, 1] -> (B, h, w, D), channels last for the quantiser."""
+        return self.encoder(pixels * 2 - 1).permute(0, 2, 3, 1)
 
     def _pixels(self, latents: Tensor) -> Tensor:
-        """(B, h, w, D) -> (B, 3, H, W)."""
-        return self.decoder(latents.permute(0, 3, 1, 2))
+        """(B, h, w, D) -> (B, 3, H, W), nominally in [0, 1]."""
+        return (self.decoder(latents.permute(0, 3, 1, 2)) + 1) / 2
 
     @torch.no_grad()
     def encode(self, pixels: Tensor) -> Tensor:
