@@ -32,3 +32,17 @@ def test_audio_density_is_25_tokens_per_second():
 def test_profiles_without_time_media_have_image_rows_only():
     kinds = {r.kind for r in density_report(get_profile("llava-1.5"))}
     assert kinds == {"image"}
+
+
+def test_cli_density_json():
+    import json
+
+    from typer.testing import CliRunner
+
+    import mmtok.cli.density  # noqa: F401
+    from mmtok.cli.app import app
+
+    result = CliRunner().invoke(app, ["density", "--profile", "llava-1.5", "--json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert {r["tokens"] for r in rows} == {576}
