@@ -94,3 +94,27 @@ def test_bad_input_is_a_clear_error(tmp_path):
     bad.write_text("{")
     result = runner.invoke(app, ["plan", req, "--context", "9000", "--llm", str(bad)])
     assert result.exit_code == 2 and "not valid JSON" in result.output
+
+
+def test_tokenize_encodes_exactly_the_fitted_request(tmp_path):
+    import mmtok.cli.tokenize  # noqa: F401
+
+    from tests.images import encode as encode_image
+    from tests.images import random_image
+
+    for i in range(2):
+        (tmp_path / f"{i}.png").write_bytes(encode_image(random_image(600, 450, seed=i), "PNG"))
+    content = [{"type": "text", "text": "Compare."}]
+    content += [{"type": "image", "path": f"{i}.png"} for i in range(2)]
+    req = tmp_path / "request.json"
+    req.write_text(json.dumps({"messages": [{"role": "user", "content": content}]}))
+    args = ["--context", "400", "--reserve-output", "100"]
+    result = runner.invoke(app, ["tokenize", str(req), *args, "--json"])
+    assert result.exit_code == 2 and "over budget" in result.output
+    plan = json.loads(runner.invoke(app, ["plan", str(req), *args, "--fit", "--json"]).stdout)
+    result = runner.invoke(app, ["tokenize", str(req), *args, "--fit", "--json"])
+    assert result.exit_code == 0, result.output
+    encoded = json.loads(result.stdout)
+    assert len(encoded["input_ids"]) == plan["fitted_input_tokens"] <= 300
+    grids = [i["grid"] for i in plan["items"] if i["kind"] == "image"]
+    assert encoded["image_grid_thw"] == grids

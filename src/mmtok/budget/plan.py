@@ -116,7 +116,9 @@ def _vision_flops(profile: Profile, count: RequestCount) -> int:
     spec = VISION_PRESETS.get(profile.name.split("@")[0])
     if spec is None:
         return 0
-    return sum(t * spec.flops(h * w) for t, h, w in (pc.grid for pc in count.parts))
+    # Audio parts run an audio encoder, not the vision tower: only images and videos count.
+    grids = (pc.grid for pc in count.parts if pc.kind in ("image", "video"))
+    return sum(t * spec.flops(h * w) for t, h, w in grids)
 
 
 def _checks(

@@ -1,0 +1,118 @@
+"""``mmtok tokenize``: one request file → its token sequence, positions and media tensors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mmtok.cli.app import app
+from mmtok.cli.options import load_profile
+from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.budget.plan import plan_request
+from mmtok.errors import BudgetError, ConfigError, MmtokError
+from mmtok.fusion.layout import Span
+from mmtok.fusion.request import load_request
+from mmtok.fusion.sequence import Encoded, TokenizerFallbackWarning, encode, resolve_tokenizer
+
+
+def _describe(span: Span, encoded: Encoded) -> str:
+    """``text 12``, ``image 1: grid 1×34×46 → 391 tokens``, ``audio 1 → 52 tokens``."""
+    if span.modality == "text":
+        return f"text {span.tokens}"
+    grids = {"image": encoded.image_grid_thw, "video": encoded.video_grid_thw}
+    name = f"{span.modality} {span.index + 1}"  # items numbered from 1
+    if span.modality in grids:
+        name += ": grid " + "×".join(str(int(v)) for v in grids[span.modality][span.index])
+    return f"{name} → {span.tokens:,} tokens"
+
+
+def _tensors(encoded: Encoded) -> dict[str, Any]:
+    """What ``--out`` writes: the model inputs, modality ids, grids and the rope delta."""
+    import torch
+
+    tensors = encoded.to_model_inputs()
+    tensors["modality_ids"] = torch.from_numpy(encoded.modality_ids[None].astype("int64"))
+    tensors["image_grid_thw"] = torch.from_numpy(encoded.image_grid_thw)
+    tensors["video_grid_thw"] = torch.from_numpy(encoded.video_grid_thw)
+    tensors["rope_deltas"] = torch.tensor([[encoded.rope_delta]])
+    return {k: v.contiguous() for k, v in tensors.items()}
+
+
+@app.command("tokenize")
+def tokenize_command(
+    request: Annotated[Path, typer.Argument(help="Request JSON (paths relative to its folder).")],
+    profile: Annotated[str, typer.Option(help="Profile name or local HF model folder.")] = (
+        "qwen2-vl"
+    ),
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(help="tokenizer.json, tekken.json or *.tiktoken (default: built in)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the tensors to this .safetensors file.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    min_pixels: Annotated[int | None, typer.Option(help="Override the profile's min pixels.")] = (
+        None
+    ),
+    max_pixels: Annotated[int | None, typer.Option(help="Override the profile's max pixels.")] = (
+        None
+    ),
+    context: Annotated[
+        int | None, typer.Option(help="Context limit: refuse (or with --fit, shrink) above it.")
+    ] = None,
+    reserve_output: Annotated[int, typer.Option(help="Tokens kept free for the answer.")] = 0,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="Shrink the request to fit (as mmtok plan --fit).")
+    ] = False,
+    mrope_advance: Annotated[
+        str,
+        typer.Option(help="Text after an M-RoPE item: spatial (transformers 5, default) or max."),
+    ] = "spatial",
+) -> None:
+    """Build the exact token sequence of a multimodal request and show its layout."""
+    if mrope_advance not in ("max", "spatial"):
+        fail(f"--mrope-advance {mrope_advance!r}: expected max or spatial")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TokenizerFallbackWarning)
+        try:
+            prof = load_profile(profile, min_pixels=min_pixels, max_pixels=max_pixels)
+            tok = resolve_tokenizer(prof, tokenizer)
+            advance = "spatial" if mrope_advance == "spatial" else "max"
+            req = load_request(request)
+            if context is not None:
+                plan = plan_request(
+                    req, prof, tok, context=context, reserve_output=reserve_output, fit=fit
+                )
+                if not plan.fits:
+                    failed = "; ".join(c.detail for c in plan.checks if not c.passed)
+                    raise BudgetError(f"{request}: over budget ({failed}); add --fit to shrink it")
+                req = plan.request
+            elif fit:
+                raise ConfigError("--fit needs --context")
+            encoded = encode(req, prof, tok, advance=advance)
+        except MmtokError as exc:
+            fail(str(exc))
+    for w in caught:
+        err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    if out is not None:
+        from safetensors.torch import save_file
+
+        save_file(_tensors(encoded), str(out))
+    if json_out:
+        print_json({**encoded.to_json(), "tokenizer": tok.name})
+        return
+    console.print(f"[bold]mmtok tokenize[/] · {prof.name} · {tok.name}", highlight=False)
+    console.print(" · ".join(_describe(s, encoded) for s in encoded.spans), highlight=False)
+    totals = encoded.to_json()["modality_totals"]
+    parts = [f"{k} {v:,}" for k, v in totals.items() if v]
+    console.print(
+        f"totals: {' · '.join(parts)} · total {len(encoded.input_ids):,}", highlight=False
+    )
+    if prof.rope == "mrope":
+        console.print(f"M-RoPE delta {encoded.rope_delta}", highlight=False)
+    if out is not None:
+        console.print(f"wrote {out}", highlight=False)

@@ -1,0 +1,131 @@
+"""Rotary position ids: 1D for most families, 3D M-RoPE (t, h, w) for Qwen2-VL / Qwen2.5-VL.
+
+M-RoPE rule (vectorised, no per-token Python loop):
+
+- text and control tokens advance all three axes together by 1;
+- an image item starting at position ``s`` over its merged grid ``(1, H, W)`` takes
+  ``(s, s + row, s + col)``;
+- a video item takes ``(s + ⌊τ · step⌋, s + row, s + col)`` for temporal patch ``τ``, where
+  ``step`` is 1 for Qwen2-VL and ``tokens_per_second × seconds per temporal patch`` for
+  Qwen2.5-VL (float32 arithmetic, truncated, as the reference);
+- the text after an item continues from ``advance``: ``"spatial"`` (the default, exactly
+  transformers 5.x ``get_rope_index``, the installed reference): ``s + max(H, W)``, which
+  ignores the temporal extent; ``"max"`` (Qwen's published rule, as transformers 4.x and
+  vLLM implement it): the item's largest position + 1. Both agree for images and for videos
+  whose scaled time span does not exceed their spatial side.
+
+The M-RoPE delta is ``max(position) + 1 - length``: where generated tokens continue.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from mmtok.fusion.layout import Modality
+
+Advance = Literal["max", "spatial"]
+
+
+def rope_1d(length: int) -> np.ndarray:
+    """``(1, L)`` int64: ``0 … L-1``."""
+    return np.arange(length, dtype=np.int64)[None, :]
+
+
+def video_time_steps(
+    second_per_grid_ts: np.ndarray | list[float] | None,
+    tokens_per_second: float | None,
+    num_videos: int,
+) -> np.ndarray:
+    """``(V,)`` float32 temporal position step per temporal patch of each video: 1 without
+    ``tokens_per_second`` (Qwen2-VL), else ``tokens_per_second × second_per_grid_t``."""
+    if tokens_per_second is None or second_per_grid_ts is None:
+        return np.ones(num_videos, dtype=np.float32)
+    spg = np.asarray(second_per_grid_ts, dtype=np.float32).reshape(-1)
+    return np.float32(tokens_per_second) * spg
+
+
+def _runs(vision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of every maximal run of one nonzero code (image or video tokens)."""
+    edges = np.flatnonzero(vision[1:] != vision[:-1]) + 1
+    edges = np.concatenate(([0], edges, [len(vision)]))
+    inside = vision[edges[:-1]] > 0  # each edge opens a run of the code found there
+    return edges[:-1][inside], edges[1:][inside]
+
+
+def mrope(
+    modality_ids: np.ndarray,
+    image_grid_thw: np.ndarray | None,
+    video_grid_thw: np.ndarray | None,
+    *,
+    merge_size: int,
+    video_steps: np.ndarray | None = None,
+    advance: Advance = "spatial",
+) -> tuple[np.ndarray, int]:
+    """M-RoPE position ids of one unpadded sequence and its delta.
+
+    ``modality_ids`` ``(L,)``: each image or video item is one run of ``IMAGE``/``VIDEO``
+    tokens (fences between items); ``*_grid_thw`` ``(n, 3)`` encoder patch grids in order;
+    ``video_steps`` ``(V,)`` from :func:`video_time_steps`. Returns ``(3, L)`` int64 and
+    the delta. Raises ``ValueError`` when runs and grids disagree.
+    """
+    mod = np.asarray(modality_ids)
+    length = len(mod)
+    if not length:
+        return np.zeros((3, 0), dtype=np.int64), 0
+    image, video = int(Modality.IMAGE), int(Modality.VIDEO)  # plain ints: fast comparisons
+    vision = np.where((mod == image) | (mod == video), mod, 0).astype(np.int8)
+    starts, ends = _runs(vision)
+    kinds = vision[starts]
+    k = len(starts)
+    grids = np.zeros((k, 3), dtype=np.int64)
+    steps = np.ones(k, dtype=np.float32)
+    for code, given, step in ((image, image_grid_thw, None), (video, video_grid_thw, video_steps)):
+        sel = kinds == code
+        given = np.zeros((0, 3), np.int64) if given is None else np.asarray(given).reshape(-1, 3)
+        if int(sel.sum()) != len(given):
+            raise ValueError(
+                f"{int(sel.sum())} {Modality(code).name.lower()} runs but {len(given)} grids"
+            )
+        grids[sel] = given
+        if step is not None:
+            steps[sel] = step
+    t = grids[:, 0]
+    h = grids[:, 1] // merge_size
+    w = grids[:, 2] // merge_size
+    n = t * h * w
+    if not np.array_equal(n, ends - starts):
+        runs, sizes = (ends - starts).tolist(), n.tolist()
+        raise ValueError(f"item token runs {runs} do not match grids {sizes}")
+
+    # Temporal offset of each temporal patch: float32 multiply, then truncate (reference).
+    t_last = ((t - 1).astype(np.float32) * steps).astype(np.int64)
+    spatial = np.maximum(h, w)
+    adv = np.maximum(t_last + 1, spatial) if advance == "max" else spatial
+
+    # Per-token values are per-item (or per-row) values repeated: no scatter loop and no
+    # per-token Python. Text is shifted by what the items before it added beyond their own
+    # length.
+    added = np.concatenate(([0], np.cumsum(adv - n)))
+    shift = np.repeat(added, np.diff(np.concatenate(([0], ends, [length]))))
+    pos = np.empty((3, length), dtype=np.int64)
+    pos[:] = np.arange(length, dtype=np.int64) + shift
+    if not k:
+        return pos, 0
+    # Vision tokens, item after item: item k has t·h rows of w tokens each.
+    first = starts + added[:-1]  # position where each item begins
+    rows = t * h
+    row_item = np.repeat(np.arange(k), rows)
+    row_in_item = np.arange(int(rows.sum())) - np.repeat(np.cumsum(rows) - rows, rows)
+    frame = row_in_item // h[row_item]
+    time_pos = first[row_item] + (frame.astype(np.float32) * steps[row_item]).astype(np.int64)
+    height_pos = first[row_item] + row_in_item - frame * h[row_item]
+    row_w = w[row_item]
+    row_start = np.cumsum(row_w) - row_w  # index of each row's first vision token
+    vis = vision > 0
+    # Row views, then a boolean mask: numpy's fast path (``pos[0, vis]`` is ~7× slower).
+    pos[0][vis] = np.repeat(time_pos, row_w)
+    pos[1][vis] = np.repeat(height_pos, row_w)
+    pos[2][vis] = np.arange(int(n.sum())) - np.repeat(row_start - first[row_item], row_w)
+    return pos, int(pos.max()) + 1 - length

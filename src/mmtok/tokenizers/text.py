@@ -1,0 +1,250 @@
+"""Text tokenizers behind one small interface, loaded from local files only.
+
+Three adapters build the same :class:`TextTokenizer`: mistral-common's Tekken (the built-in
+default, Pixtral-12B's vocabulary with its image tokens), any Hugging Face ``tokenizer.json``
+(the ``tokenizers`` library) and a tiktoken-format ranks file with a split regex and special
+tokens. :meth:`TextTokenizer.encode` never turns text into special tokens unless asked to
+(``parse_special``), so user text cannot inject ``<|im_start|>`` or ``[INST]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+from mmtok.errors import ConfigError
+
+# Qwen's split regex (the same in Qwen's ``qwen.tiktoken`` setup and Qwen2's tokenizer.json).
+QWEN_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# Qwen2 / Qwen2-VL special tokens, in id order right after the 151,643 ranks.
+QWEN2_SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
+
+
+@dataclass(frozen=True)
+class TextTokenizer:
+    """A text tokenizer: plain-text encoding plus a table of special tokens.
+
+    ``specials`` maps every special token string to its id; ``added`` lists the ones this
+    library appended after the vocabulary (see :meth:`with_tokens`), which a model trained
+    with the tokenizer has never seen.
+    """
+
+    name: str
+    encode_plain: Callable[[str], list[int]] = field(repr=False)
+    specials: Mapping[str, int] = field(repr=False)
+    vocab_size: int  # ids of the vocabulary proper and its specials are below this
+    bos_id: int | None = None
+    eos_id: int | None = None
+    added: tuple[str, ...] = ()
+
+    def encode(self, text: str, *, parse_special: bool = False) -> list[int]:
+        """Token ids of ``text`` (no BOS/EOS). With ``parse_special``, special token strings
+        in the text become their ids; otherwise they are encoded as ordinary text."""
+        if not parse_special or not text:
+            return self.encode_plain(text)
+        ids: list[int] = []
+        pos = 0
+        for match in _special_regex(tuple(self.specials)).finditer(text):
+            ids += self.encode_plain(text[pos : match.start()])
+            ids.append(self.specials[match.group()])
+            pos = match.end()
+        return ids + self.encode_plain(text[pos:])
+
+    def token_id(self, token: str) -> int:
+        """The id of a special token; :class:`ConfigError` names the token if it is missing."""
+        try:
+            return self.specials[token]
+        except KeyError:
+            raise ConfigError(f"tokenizer {self.name} has no special token {token!r}") from None
+
+    def with_tokens(self, tokens: Iterable[str]) -> TextTokenizer:
+        """A copy where every token of ``tokens`` it lacks is added as a special token, with
+        ids from ``vocab_size`` upward in the order given."""
+        missing = [t for t in dict.fromkeys(tokens) if t not in self.specials]
+        if not missing:
+            return self
+        new = {t: self.vocab_size + i for i, t in enumerate(missing)}
+        return replace(
+            self,
+            specials={**self.specials, **new},
+            vocab_size=self.vocab_size + len(missing),
+            added=self.added + tuple(missing),
+        )
+
+
+@cache
+def _special_regex(tokens: tuple[str, ...]) -> re.Pattern[str]:
+    # Longest first, so "<|im_start|>" wins over a shorter token that is its prefix.
+    return re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+
+
+def tekken(path: str | os.PathLike[str] | None = None) -> TextTokenizer:
+    """mistral-common's Tekken tokenizer from a ``tekken*.json`` file (default: the
+    ``tekken_240911.json`` that mistral-common ships, Pixtral-12B-2409's)."""
+    from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+    path = Path(path) if path is not None else default_tekken_path()
+    try:
+        tok = Tekkenizer.from_file(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{path}: not a Tekken tokenizer file ({exc})") from exc
+    specials = {tok.id_to_piece(i): i for i in range(tok.num_special_tokens)}
+    return TextTokenizer(
+        name=f"tekken:{path.name}",
+        encode_plain=lambda text: tok.encode(text, bos=False, eos=False),
+        specials=specials,
+        vocab_size=tok.n_words,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+    )
+
+
+def default_tekken_path() -> Path:
+    import mistral_common
+
+    return Path(mistral_common.__file__).parent / "data" / "tekken_240911.json"
+
+
+@cache
+def builtin_tokenizer() -> TextTokenizer:
+    """The built-in default: mistral-common's Tekken (loaded once per process, ~1 s)."""
+    return tekken()
+
+
+def hf_tokenizer(path: str | os.PathLike[str]) -> TextTokenizer:
+    """A Hugging Face ``tokenizer.json``. BOS/EOS are what its post-processor adds around a
+    single sequence (none for Qwen2, ``<s>`` for Llama-style tokenizers)."""
+    from tokenizers import Tokenizer
+
+    path = Path(path)
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception for malformed files
+        raise ConfigError(f"{path}: not a Hugging Face tokenizer.json ({exc})") from exc
+    tok.encode_special_tokens = True  # special strings in plain text stay text
+    specials = {t.content: i for i, t in tok.get_added_tokens_decoder().items()}
+    plain = tok.encode("a", add_special_tokens=False).ids
+    full = tok.encode("a", add_special_tokens=True).ids
+    start = _find(full, plain)
+    bos = full[start - 1] if start > 0 else None
+    end = start + len(plain)
+    eos = full[end] if start >= 0 and end < len(full) else None
+    return TextTokenizer(
+        name=f"hf:{path.name}",
+        encode_plain=lambda text: tok.encode(text, add_special_tokens=False).ids,
+        specials=specials,
+        vocab_size=tok.get_vocab_size(with_added_tokens=True),
+        bos_id=bos,
+        eos_id=eos,
+    )
+
+
+def _find(seq: list[int], sub: list[int]) -> int:
+    for i in range(len(seq) - len(sub) + 1):
+        if seq[i : i + len(sub)] == sub:
+            return i
+    return -1
+
+
+def read_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
+    """A tiktoken ranks file: one ``base64-token rank`` pair per line."""
+    ranks: dict[bytes, int] = {}
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    token, rank = line.split()
+                    ranks[base64.b64decode(token)] = int(rank)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a tiktoken ranks file ({exc})") from exc
+    return ranks
+
+
+def tiktoken_tokenizer(
+    path: str | os.PathLike[str],
+    *,
+    pattern: str = QWEN_PATTERN,
+    special_tokens: Mapping[str, int] | Iterable[str] = QWEN2_SPECIAL_TOKENS,
+    bos: str | None = None,
+    eos: str | None = None,
+    nfc: bool = True,
+) -> TextTokenizer:
+    """A tiktoken-format ranks file with its split ``pattern``. ``special_tokens`` is either
+    a ``{token: id}`` map or an ordered list whose ids follow the ranks (Qwen2's layout).
+    ``nfc``: normalise text to Unicode NFC first, as Qwen's tokenizers do."""
+    import tiktoken
+
+    ranks = read_ranks(path)
+    n = max(ranks.values(), default=-1) + 1
+    specials = (
+        dict(special_tokens)
+        if isinstance(special_tokens, Mapping)
+        else {t: n + i for i, t in enumerate(special_tokens)}
+    )
+    name = Path(path).name
+    enc = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=specials)
+    return TextTokenizer(
+        name=f"tiktoken:{name}",
+        encode_plain=(lambda t: enc.encode_ordinary(unicodedata.normalize("NFC", t)))
+        if nfc
+        else enc.encode_ordinary,
+        specials=specials,
+        vocab_size=max([n - 1, *specials.values()]) + 1,
+        bos_id=specials[bos] if bos else None,
+        eos_id=specials[eos] if eos else None,
+    )
+
+
+def load_tokenizer(
+    path: str | os.PathLike[str], *, special_tokens: Iterable[str] = QWEN2_SPECIAL_TOKENS
+) -> TextTokenizer:
+    """A tokenizer from a local file or model folder, its format told by name and content:
+    a folder's ``tokenizer.json`` or ``tekken.json``; ``*.tiktoken`` ranks (with Qwen's regex
+    and ``special_tokens`` after the ranks); a Tekken JSON; any other JSON as ``tokenizer.json``."""
+    path = Path(path)
+    if path.is_dir():
+        for candidate in ("tokenizer.json", "tekken.json"):
+            if (path / candidate).is_file():
+                return load_tokenizer(path / candidate, special_tokens=special_tokens)
+        raise ConfigError(f"{path}: no tokenizer.json or tekken.json in this folder")
+    if not path.is_file():
+        raise ConfigError(f"{path}: tokenizer file not found")
+    if path.suffix == ".tiktoken":
+        return tiktoken_tokenizer(path, special_tokens=tuple(special_tokens))
+    if path.suffix != ".json":
+        raise ConfigError(f"{path}: unknown tokenizer format (expected .json or .tiktoken)")
+    if _is_tekken(path):
+        return tekken(path)
+    return hf_tokenizer(path)
+
+
+def _is_tekken(path: Path) -> bool:
+    # Tekken files open with {"config": {"pattern": ...}, ...}; HF tokenizer.json files with
+    # "version"/"added_tokens". Peeking at the head avoids parsing a 20 MB JSON twice.
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    return re.match(rb'\s*\{\s*"config"\s*:\s*\{\s*"pattern"', head) is not None
