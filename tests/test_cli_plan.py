@@ -98,7 +98,6 @@ def test_bad_input_is_a_clear_error(tmp_path):
 
 def test_tokenize_encodes_exactly_the_fitted_request(tmp_path):
     import mmtok.cli.tokenize  # noqa: F401
-
     from tests.images import encode as encode_image
     from tests.images import random_image
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
+from mmtok.budget.plan import plan_request
 from mmtok.cli.app import app
 from mmtok.cli.options import load_profile
 from mmtok.cli.render import console, err_console, fail, print_json
-from mmtok.budget.plan import plan_request
 from mmtok.errors import BudgetError, ConfigError, MmtokError
 from mmtok.fusion.layout import Span
 from mmtok.fusion.request import load_request

@@ -413,7 +413,8 @@ def encode(
     """Build the token sequence, positions and media tensors of one request.
 
     ``advance`` picks where text after an M-RoPE item continues (see
-    :mod:`mmtok.fusion.positions`): ``"spatial"`` (transformers 5, the default) or ``"max"`` (Qwen's published rule).
+    :mod:`mmtok.fusion.positions`): ``"spatial"`` (transformers 5, the default) or ``"max"``
+    (Qwen's published rule).
     """
     request = parse_request(request)
     plan = _plan(request, profile, resolve_tokenizer(profile, tokenizer))

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmtok.errors import ConfigError
+
 # Elements of one (rows, K) score block in nearest_code: 32 MiB of float32, small enough for
 # the cache-friendly blocks that beat one whole-matrix GEMM, large enough to amortise the loop.
 _SCORE_BLOCK = 1 << 23
@@ -102,15 +104,22 @@ class CodebookStats:
 class QuantizerConfig:
     """One codebook and how it learns."""
 
-    dim: int  # D: width of each vector
-    codebook_size: int  # K: number of codes
-    decay: float = 0.99  # EMA decay of per-code counts and sums
+    dim: int = 8  # D: width of each vector
+    codebook_size: int = 512  # K: number of codes
+    decay: float = 0.95  # EMA decay of per-code counts and sums
     commitment_weight: float = 0.25  # β in β·mean((x − sg(q))²)
     kmeans_init: bool = True  # k-means on the first training batch; else N(0, 1) codes
     kmeans_iters: int = 10  # Lloyd iterations of that k-means
-    dead_threshold: float = 1.0  # EMA count (vectors per step) below which a code is dead
+    dead_threshold: float = 0.25  # EMA count (vectors per step) below which a code is dead
     restart_dead: bool = True  # re-seed dead codes from the batch
     eps: float = 1e-5  # Laplace smoothing of EMA counts, so an empty code never divides by 0
+
+    def __post_init__(self) -> None:
+        if self.dim < 1 or self.codebook_size < 1 or not 0 <= self.decay < 1:
+            raise ConfigError(
+                f"quantiser: needs dim ≥ 1, codebook size ≥ 1 and 0 ≤ decay < 1 "
+                f"(got {self.dim}, {self.codebook_size}, {self.decay})"
+            )
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,7 @@ class VectorQuantizer(nn.Module):
 
 
 class ResidualQuantizer(nn.Module):
-    """Q codebooks in sequence, each quantising what the previous ones left: (..., D) -> ids (..., Q).
+    """Q codebooks in turn, each quantising what those before left: (..., D) -> ids (..., Q).
 
     With ``dropout``, each training item keeps a random prefix of 1..Q codebooks in its output
     (SoundStream's quantiser dropout), so a decoder learns to decode any prefix. Every codebook

@@ -7,7 +7,8 @@ any such grid decodes back to pixels. Pixels are floats in [0, 1], channels firs
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from mmtok.errors import RequestError
+from mmtok.errors import ConfigError, RequestError
 from mmtok.tokenizers.quantize import CodebookStats, QuantizerConfig, VectorQuantizer
 
 
@@ -23,10 +24,18 @@ from mmtok.tokenizers.quantize import CodebookStats, QuantizerConfig, VectorQuan
 class VQImageConfig:
     """Architecture of a VQ image tokenizer; the quantiser's ``dim`` is the latent width."""
 
-    quantizer: QuantizerConfig
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
     downsample: int = 8  # pixels per token side: 2^stages
     channels: int = 64  # convolution width
     image_size: int = 32  # side of the square training images, pixels
+
+    def __post_init__(self) -> None:
+        f = self.downsample
+        if f < 2 or f & (f - 1) or self.image_size % f or self.channels % 8:
+            raise ConfigError(
+                f"VQ image tokenizer: downsample must be a power of two ≥ 2 dividing the image "
+                f"size, channels a multiple of 8 (got {f}, {self.image_size}, {self.channels})"
+            )
 
     @property
     def stages(self) -> int:
@@ -59,6 +68,8 @@ def _up(channels: int) -> nn.Module:
 class VQImageTokenizer(nn.Module):
     """Pixels (B, 3, H, W) <-> ids (B, H/f, W/f); H and W must be multiples of f."""
 
+    metric_name: ClassVar[str] = "psnr_db"  # what training reports for reconstruction
+
     def __init__(self, config: VQImageConfig) -> None:
         super().__init__()
         self.config = config
@@ -88,14 +99,49 @@ class VQImageTokenizer(nn.Module):
         return (self.decoder(latents.permute(0, 3, 1, 2)) + 1) / 2
 
     @torch.no_grad()
-    def encode(self, pixels: Tensor) -> Tensor:
-        """Pixels (B, 3, H, W) in [0, 1] -> ids (B, H/f, W/f), int64."""
-        return self.quantizer.encode(self._latents(pixels))
+    def encode(self, pixels: Tensor, canonical: bool = True, max_rounds: int = 64) -> Tensor:
+        """Pixels (B, 3, H, W) in [0, 1] -> ids (B, H/f, W/f), int64.
+
+        ``canonical`` repeats ids <- encode(decode(ids)) until nothing changes (or
+        ``max_rounds``), so the ids returned re-encode to themselves: a decoded image, or its
+        PNG, tokenizes back to the same ids. Without it, one in six ids of a small model can
+        move on re-encoding; with it, PSNR drops by about 1 dB (measured in tests/test_vq.py).
+        """
+        ids = self.quantizer.encode(self._latents(pixels))
+        for _ in range(max_rounds if canonical else 0):
+            again = self.quantizer.encode(self._latents(self.decode(ids)))
+            if torch.equal(again, ids):
+                break
+            ids = again
+        return ids
 
     @torch.no_grad()
     def decode(self, ids: Tensor) -> Tensor:
-        """Ids (B, h, w) -> pixels (B, 3, h·f, w·f), clamped to [0, 1]."""
-        return self._pixels(self.quantizer.decode(ids)).clamp(0, 1)
+        """Ids (B, h, w) -> pixels (B, 3, h·f, w·f) in [0, 1], on the 8-bit grid k/255.
+
+        Rounding to what an 8-bit PNG holds makes a saved image re-encode exactly like the
+        tensor does.
+        """
+        return (self._pixels(self.quantizer.decode(ids)).clamp(0, 1) * 255).round() / 255
+
+    def image_to_ids(
+        self, image: Image.Image, size: int | None = None, canonical: bool = True
+    ) -> Tensor:
+        """An RGB image -> ids (size/f, size/f), after :func:`fit_image` to ``size`` (default:
+        the training size). Raises ConfigError when ``size`` is not a multiple of f."""
+        size = size or self.config.image_size
+        if size % self.config.downsample:
+            raise ConfigError(f"image size {size} is not a multiple of {self.config.downsample}")
+        pixels = image_to_pixels(fit_image(image, size))
+        return self.encode(pixels[None], canonical=canonical)[0]
+
+    def ids_to_image(self, ids: Tensor) -> Image.Image:
+        """Ids (h, w) -> an RGB image of (h·f, w·f) pixels. Raises RequestError for ids that are
+        not a grid of codes of this codebook."""
+        k = self.config.quantizer.codebook_size
+        if ids.dim() != 2 or not ids.numel() or not bool(((ids >= 0) & (ids < k)).all()):
+            raise RequestError(f"image ids: need a non-empty (h, w) grid of codes in [0, {k})")
+        return pixels_to_image(self.decode(ids[None])[0])
 
     def training_step(self, pixels: Tensor) -> VQStep:
         """Pixels (B, 3, H, W) -> loss = MSE(reconstruction, pixels) + commitment."""
@@ -143,7 +189,9 @@ def flatten_grid(ids: Tensor, row_separator: int | None = None) -> Tensor:
     return torch.cat([ids, separators], dim=1).reshape(-1)
 
 
-def unflatten_grid(sequence: Tensor, width: int | None = None, row_separator: int | None = None) -> Tensor:
+def unflatten_grid(
+    sequence: Tensor, width: int | None = None, row_separator: int | None = None
+) -> Tensor:
     """Inverse of :func:`flatten_grid`: (L,) -> (h, w). Needs ``width`` or ``row_separator``.
 
     Raises RequestError when the sequence does not form whole, equal rows.
@@ -154,7 +202,7 @@ def unflatten_grid(sequence: Tensor, width: int | None = None, row_separator: in
         rows = ends.numel()
         expected = torch.arange(1, rows + 1) * (width + 1) - 1
         if rows == 0 or sequence.numel() != rows * (width + 1) or not torch.equal(ends, expected):
-            raise RequestError("image ids: rows are not all the same width, or a separator is missing")
+            raise RequestError("image ids: rows differ in width, or a row separator is missing")
         return sequence.view(rows, width + 1)[:, :width]
     if width is None or width <= 0 or sequence.numel() % width:
         raise RequestError(f"image ids: {sequence.numel()} ids do not make rows of width {width}")
