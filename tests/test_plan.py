@@ -20,8 +20,8 @@ from mmtok.profiles import get_profile
 from tests.images import encode as encode_image
 from tests.images import png_claiming, random_image
 
-FITTABLE = ["qwen2-vl", "qwen2.5-vl", "generic"]
-ALL = [*FITTABLE, "pixtral", "llava-1.5", "llava-next"]
+FITTABLE = ["qwen2-vl", "qwen2.5-vl", "generic", "pixtral"]
+ALL = [*FITTABLE, "llava-1.5", "llava-next"]
 
 
 @cache

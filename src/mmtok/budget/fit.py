@@ -8,7 +8,8 @@ Policy steps, in the default order:
 
 1. ``resolution`` — every image (and video frame) gets the same fraction ``s`` of its current
    pixel area as its ``max_pixels`` (never below the profile's minimum; the profile's grid
-   factor still rounds the size), the largest ``s`` that fits found by bisection;
+   factor still rounds the size) — or, for max-side profiles (Pixtral), of its longest side as
+   its ``max_image_size`` — the largest ``s`` that fits found by bisection;
 2. ``frames`` — every video's sampling rate is scaled by the same factor (the profile's
    ``min_frames`` bound still holds), largest factor that fits;
 3. ``compression`` — stronger compression where the profile has a knob for it (none of the
@@ -28,7 +29,7 @@ from mmtok.errors import BudgetError, ConfigError
 from mmtok.fusion.request import ImagePart, Request, VideoPart
 from mmtok.fusion.sequence import RequestCount, count_request, resolve_tokenizer
 from mmtok.profiles.base import Profile
-from mmtok.profiles.policies import SmartResize
+from mmtok.profiles.policies import MaxSide, SmartResize
 
 FIT_STEPS: tuple[str, ...] = ("resolution", "frames", "compression", "drop")
 _BISECT_ROUNDS = 24  # scale resolution to 2⁻²⁴ — finer than any pixel-grid step
@@ -46,28 +47,36 @@ class FitResult:
     changed: bool = False
 
 
-def _areas(request: Request, count: RequestCount, profile: Profile) -> dict[int, int]:
-    """Current pixel area per frame of every kept image/video part (by media-part index)."""
+def _sizes(request: Request, count: RequestCount, profile: Profile) -> dict[int, int]:
+    """What the resolution knob scales, per kept image/video part (by media-part index): the
+    pixel area per frame (dynamic-resolution profiles) or the longest side (max-side ones)."""
     parts = request.media_parts()
-    return {
-        pc.part: pc.grid[1] * pc.grid[2] * profile.patch_size**2
-        for pc in count.parts
-        if isinstance(parts[pc.part], ImagePart | VideoPart)
-    }
+    p = profile.patch_size
+    sizes = {}
+    for pc in count.parts:
+        if isinstance(parts[pc.part], ImagePart | VideoPart):
+            h, w = pc.grid[1] * p, pc.grid[2] * p
+            sizes[pc.part] = h * w if isinstance(profile.resize, SmartResize) else max(h, w)
+    return sizes
 
 
 def _with_resolution(
-    request: Request, areas: dict[int, int], scale: float, profile: Profile
+    request: Request, sizes: dict[int, int], scale: float, profile: Profile
 ) -> Request:
-    assert isinstance(profile.resize, SmartResize)
     parts = request.media_parts()
-    for index, area in areas.items():
+    policy = profile.resize
+    for index, size in sizes.items():
         part = parts[index]
+        if isinstance(policy, MaxSide):
+            side = max(profile.patch_size * profile.merge_size, int(size * scale))
+            request = request.with_media(index, max_image_size=side)
+            continue
+        assert isinstance(policy, SmartResize)
         if isinstance(part, VideoPart):
-            floor = profile.video_min_pixels or profile.resize.min_pixels
+            floor = profile.video_min_pixels or policy.min_pixels
         else:
-            floor = part.min_pixels or profile.resize.min_pixels
-        request = request.with_media(index, max_pixels=max(floor, int(area * scale)))
+            floor = part.min_pixels or policy.min_pixels
+        request = request.with_media(index, max_pixels=max(floor, int(size * scale)))
     return request
 
 
@@ -107,14 +116,14 @@ def _shrink(
         if count.total <= budget:
             return current, notes
         if step == "resolution":
-            if not isinstance(profile.resize, SmartResize):
+            if not isinstance(profile.resize, SmartResize | MaxSide):
                 notes.append(f"resolution: fixed by {profile.name}'s resize rule, skipped")
                 continue
-            areas = _areas(current, count, profile)
+            sizes = _sizes(current, count, profile)
             base = current
 
-            def build(s: float, base: Request = base, areas: dict[int, int] = areas) -> Request:
-                return _with_resolution(base, areas, s, profile)
+            def build(s: float, base: Request = base, sizes: dict[int, int] = sizes) -> Request:
+                return _with_resolution(base, sizes, s, profile)
 
             fitted = _bisect(build, counter, budget)
             if fitted is not None:

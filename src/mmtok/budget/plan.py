@@ -91,7 +91,7 @@ class Plan:
         return data
 
 
-_OVERRIDES = ("min_pixels", "max_pixels", "fps", "max_frames")
+_OVERRIDES = ("min_pixels", "max_pixels", "max_image_size", "fps", "max_frames")
 
 
 def _items(request: Request, count: RequestCount) -> tuple[PlanItem, ...]:

@@ -87,12 +87,14 @@ class _MediaPart(_Part):
 
 
 class ImagePart(_MediaPart):
-    """An image; ``min_pixels``/``max_pixels`` override a dynamic-resolution profile's limits."""
+    """An image; ``min_pixels``/``max_pixels`` override a dynamic-resolution profile's limits,
+    ``max_image_size`` (longest side, pixels) a max-side profile's (Pixtral)."""
 
     type: Literal["image"] = "image"
     path: Path | None = Field(None, validation_alias=AliasChoices("path", "image", "url"))
     min_pixels: PositiveInt | None = None
     max_pixels: PositiveInt | None = None
+    max_image_size: PositiveInt | None = None
 
 
 class VideoPart(_MediaPart):

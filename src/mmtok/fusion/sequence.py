@@ -39,7 +39,7 @@ from mmtok.media.info import MediaInfo
 from mmtok.media.probe import probe
 from mmtok.preprocess import ImageTensors, preprocess_image, stack_images
 from mmtok.profiles.base import Profile
-from mmtok.profiles.policies import SmartResize
+from mmtok.profiles.policies import MaxSide, SmartResize
 from mmtok.tokenizers.text import TextTokenizer, builtin_tokenizer, load_tokenizer
 
 
@@ -112,14 +112,20 @@ def _check(condition: bool, where: str, problem: str) -> None:
 
 def _image_profile(part: MediaPart, profile: Profile, where: str) -> Profile:
     changes = {k: v for k in ("min_pixels", "max_pixels") if (v := getattr(part, k)) is not None}
-    if not changes:
-        return profile
-    _check(
-        isinstance(profile.resize, SmartResize),
-        where,
-        f"min_pixels/max_pixels apply to dynamic-resolution profiles, not {profile.name}",
-    )
-    return profile.with_options(**changes)
+    if changes:
+        _check(
+            isinstance(profile.resize, SmartResize),
+            where,
+            f"min_pixels/max_pixels apply to dynamic-resolution profiles, not {profile.name}",
+        )
+    if (size := getattr(part, "max_image_size", None)) is not None:
+        _check(
+            isinstance(profile.resize, MaxSide),
+            where,
+            f"max_image_size applies to max-side profiles (Pixtral), not {profile.name}",
+        )
+        changes["max_image_size"] = size
+    return profile.with_options(**changes) if changes else profile
 
 
 def _plan_image(
