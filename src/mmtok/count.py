@@ -25,6 +25,7 @@ class CountOptions:
     max_frames: int | None = None  # upper bound on sampled frames
     num_frames: int | None = None  # frames for uniform sampling
     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS  # decompression-bomb limit
+    max_duration: float | None = None  # seconds; longer video/audio is refused
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def count_file(source: Source, profile: Profile, options: CountOptions | None = 
     """
     options = options or CountOptions()
     try:
-        info = probe(source, max_pixels=options.max_pixels)
+        info = probe(source, max_pixels=options.max_pixels, max_duration=options.max_duration)
         if info.kind not in profile.modalities:
             return CountRow(
                 path=info.source,

@@ -38,6 +38,9 @@ def count_command(
     fps: Annotated[float | None, typer.Option(help="Video frames sampled per second.")] = None,
     max_frames: Annotated[int | None, typer.Option(help="Most video frames to sample.")] = None,
     num_frames: Annotated[int | None, typer.Option(help="Frames for uniform sampling.")] = None,
+    max_duration: Annotated[
+        float | None, typer.Option(help="Refuse video/audio longer than this many seconds.")
+    ] = None,
     limit_pixels: Annotated[
         int, typer.Option(help="Refuse images above this many pixels (decompression bombs).")
     ] = CountOptions.max_pixels or 0,
@@ -53,6 +56,7 @@ def count_command(
         max_frames=max_frames,
         num_frames=num_frames,
         max_pixels=limit_pixels or None,
+        max_duration=max_duration,
     )
     rows = [count_file(f, prof, options) for f in files]
     failed = sum(r.error is not None for r in rows)
@@ -60,26 +64,29 @@ def count_command(
         print_json([r.to_json() for r in rows])
     else:
         table = Table(title=f"mmtok count · {prof.name}")
-        for col in ("path", "kind", "width", "height", "resized", "grid", "tokens"):
+        table.add_column("path", overflow="fold")
+        for col in ("kind", "width", "height", "resized", "grid", "tokens"):
             table.add_column(
                 col, justify="right" if col in ("width", "height", "tokens") else "left"
             )
+        if failed:
+            table.add_column("error", style="red", overflow="fold")
         for r in rows:
-            if r.error:
-                table.add_row(r.path, r.kind or "?", "", "", "", f"[red]{r.error}[/]", "")
-                continue
-            table.add_row(
+            cells = [
                 r.path,
-                r.kind or "",
+                r.kind or "?",
                 str(r.width or ""),
                 str(r.height or ""),
                 _fmt(r.resized),
                 _fmt(r.grid),
-                f"{r.tokens:,}",
-            )
+                f"{r.tokens:,}" if r.tokens is not None else "",
+            ]
+            problem = (r.error or "").removeprefix(f"{r.path}: ")
+            table.add_row(*cells, *([problem] if failed else []))
         total = sum(r.tokens or 0 for r in rows)
         table.add_section()
-        table.add_row("total", f"{len(rows) - failed} ok", "", "", "", "", f"{total:,}")
+        extra = [f"{failed} failed"] if failed else []
+        table.add_row("total", f"{len(rows) - failed} ok", "", "", "", "", f"{total:,}", *extra)
         console.print(table)
     if failed:
         raise typer.Exit(1)

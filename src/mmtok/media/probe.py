@@ -182,12 +182,18 @@ def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PI
     )
 
 
-def probe(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> MediaInfo:
+def probe(
+    source: Source,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+    max_duration: float | None = None,
+) -> MediaInfo:
     """Kind, format and size (and duration/fps/sample rate for time media) from headers only.
 
     Images go through Pillow's header parser; anything Pillow does not recognise is tried as
     a video or audio container. Raises a :class:`~mmtok.errors.MediaError` subclass naming
-    the input when it is empty, corrupt, truncated, unsupported or too large.
+    the input when it is empty, corrupt, truncated, unsupported or too large (``max_pixels``
+    for images, ``max_duration`` seconds for video and audio).
     """
     name = source_name(source)
     with open_binary(source) as stream:
@@ -205,4 +211,4 @@ def probe(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) 
         pass
     from mmtok.media.timed import probe_timed
 
-    return probe_timed(source)
+    return probe_timed(source, max_duration=max_duration)

@@ -1,0 +1,199 @@
+"""Which frames of a video a model sees: pure rules over frame counts, rates and scores.
+
+Frame indices count decoded frames in presentation order from 0. Every rule here is integer
+or rational arithmetic on header numbers (or on keyframe positions and change scores that
+the caller measured), so a count from the header and the frames later decoded agree.
+
+The fps rule is transformers' ``Qwen2VLVideoProcessor.sample_frames``: the number of
+frames is ``total / video_fps · fps`` clamped to ``[min_frames, max_frames]`` and to the
+frame count, then floored to a multiple of the temporal patch size; the indices are
+``⌊i · total / n⌋`` for ``i < n`` (the reference writes this as a float32 ``torch.arange``;
+see :func:`uniform_indices` for where the two can differ).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from mmtok.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mmtok.profiles.base import Profile
+
+SamplingMethod = Literal["fps", "uniform", "keyframes", "scenes"]
+SAMPLING_METHODS: tuple[SamplingMethod, ...] = ("fps", "uniform", "keyframes", "scenes")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to pick frames; validated once by :func:`sampling_for`.
+
+    ``fps``/``min_frames``/``max_frames`` drive the ``fps`` and ``scenes`` rules (``scenes``
+    keeps the fps rule's frame count and moves frames onto cuts); ``num_frames`` is the
+    ``uniform`` count; ``max_frames`` also caps ``keyframes``. ``temporal_patch_size`` is the
+    encoder's (frame counts round to multiples of it). ``total_pixels`` caps the pixels of
+    all frames together (``None``: only the per-frame limit applies).
+    """
+
+    method: SamplingMethod = "fps"
+    fps: float = 2.0  # frames per second of video
+    num_frames: int | None = None  # frames, ``uniform`` only
+    min_frames: int = 4
+    max_frames: int = 768
+    temporal_patch_size: int = 2
+    total_pixels: int | None = None  # pixels over all sampled frames
+    scene_threshold: float = 30.0  # mean absolute change (0..255) that counts as a cut
+
+
+def sampling_for(
+    profile: Profile,
+    method: str = "fps",
+    *,
+    fps: float | None = None,
+    num_frames: int | None = None,
+    max_frames: int | None = None,
+    total_pixels: int | None = None,
+) -> Sampling:
+    """A :class:`Sampling` with ``profile``'s video defaults and the user's overrides.
+
+    Raises :class:`~mmtok.errors.ConfigError` for an unknown method or a non-positive value.
+    """
+    if method not in SAMPLING_METHODS:
+        raise ConfigError(f"--sampling {method!r}: expected one of {', '.join(SAMPLING_METHODS)}")
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise ConfigError(f"--fps {fps}: must be a positive number of frames per second")
+    for name, value in (("num_frames", num_frames), ("max_frames", max_frames)):
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be at least 1")
+    if method == "uniform" and num_frames is None:
+        num_frames = max_frames if max_frames is not None else profile.video_min_frames
+    if total_pixels is not None and total_pixels < 1:
+        raise ConfigError(f"total_pixels {total_pixels}: must be positive")
+    return Sampling(
+        method=method,  # type: ignore[arg-type]
+        fps=profile.video_fps if fps is None else fps,
+        num_frames=num_frames,
+        min_frames=profile.video_min_frames,
+        max_frames=profile.video_max_frames if max_frames is None else max_frames,
+        temporal_patch_size=profile.temporal_patch_size,
+        total_pixels=total_pixels,
+    )
+
+
+def fps_frame_count(
+    total_frames: int,
+    video_fps: float,
+    *,
+    fps: float,
+    min_frames: int,
+    max_frames: int,
+    temporal_patch_size: int,
+) -> int:
+    """Frames the fps rule keeps from ``total_frames`` frames shot at ``video_fps``.
+
+    ``n = total / video_fps · fps``, clamped to ``[min_frames, ⌊min(max_frames, total)⌋_T]``
+    and to ``total``, floored to a multiple ``T`` of the temporal patch size. A clip shorter
+    than one temporal patch keeps all its frames (the reference divides by zero there).
+    """
+    t = temporal_patch_size
+    cap = math.floor(min(max_frames, total_frames) / t) * t
+    n = total_frames / video_fps * fps
+    n = min(max(n, min_frames), cap, total_frames)
+    n = math.floor(n / t) * t
+    return n if n > 0 else min(total_frames, t)
+
+
+def uniform_frame_count(num_frames: int, total_frames: int, *, temporal_patch_size: int) -> int:
+    """Frames kept when the user asks for ``num_frames``: rounded (half to even, as the
+    reference's ``round``) to a multiple of the temporal patch, at least one patch, at most
+    the largest multiple that fits in ``total_frames`` (the reference raises instead)."""
+    t = temporal_patch_size
+    n = round(num_frames / t) * t
+    cap = (total_frames // t) * t
+    return max(min(n, cap), min(t, total_frames))
+
+
+def uniform_indices(total_frames: int, num_frames: int) -> np.ndarray:
+    """``(num_frames,)`` int64: ``⌊i · total / n⌋``, evenly spaced from frame 0.
+
+    Exact integer arithmetic. The reference computes ``arange(0, total, total / n)`` in
+    float32, which equals this for clips under 16,384 frames with ``n ≤ 768``; above that a
+    float32 rounding can move an index up by one frame. Its float length can also come out
+    as ``n + 1`` with a last index equal to ``total`` (17 frames, 14 wanted), a frame that
+    does not exist; here the length is always ``n``.
+    """
+    i = np.arange(num_frames, dtype=np.int64)
+    return (i * total_frames) // num_frames
+
+
+def frame_timestamps(indices: Sequence[int], video_fps: float) -> tuple[float, ...]:
+    """Seconds of each sampled frame, ``index / fps`` (transformers' ``VideoMetadata``)."""
+    return tuple(int(i) / video_fps for i in indices)
+
+
+def fps_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """Indices of the fps rule (``Qwen2VLVideoProcessor.sample_frames`` with ``fps``)."""
+    n = fps_frame_count(
+        total_frames,
+        video_fps,
+        fps=sampling.fps,
+        min_frames=sampling.min_frames,
+        max_frames=sampling.max_frames,
+        temporal_patch_size=sampling.temporal_patch_size,
+    )
+    return uniform_indices(total_frames, n)
+
+
+def keyframe_indices(keyframes: Sequence[int], max_frames: int) -> np.ndarray:
+    """The keyframes themselves (frame indices, ascending); thinned uniformly to at most
+    ``max_frames`` by the same ``⌊i · K / n⌋`` rule over the keyframe list."""
+    kf = np.asarray(sorted(set(keyframes)), dtype=np.int64)
+    if len(kf) <= max_frames:
+        return kf
+    return kf[uniform_indices(len(kf), max_frames)]
+
+
+def scene_indices(
+    total_frames: int, num_frames: int, cuts: Sequence[int], strengths: Sequence[float]
+) -> np.ndarray:
+    """``num_frames`` indices that include the first frame after every cut, the rest uniform.
+
+    Starts from :func:`uniform_indices` and moves, for each cut (strongest first), the
+    nearest not-yet-moved uniform sample onto the cut frame; when there are more cuts than
+    frames the weakest cuts are dropped. The result stays sorted and unique.
+    """
+    picks = uniform_indices(total_frames, num_frames).copy()
+    moved = np.zeros(num_frames, dtype=bool)
+    order = np.argsort(-np.asarray(strengths, dtype=np.float64), kind="stable")
+    for k in order[:num_frames]:
+        cut = int(cuts[k])
+        if cut in picks[moved]:
+            continue
+        free = np.flatnonzero(~moved)
+        j = free[np.argmin(np.abs(picks[free] - cut))]
+        picks[j] = cut
+        moved[j] = True
+    return np.unique(picks)
+
+
+def frame_max_pixels(
+    num_frames: int,
+    *,
+    min_pixels: int,
+    max_pixels: int,
+    total_pixels: int,
+    temporal_patch_size: int,
+) -> int:
+    """Per-frame pixel cap under a budget of ``total_pixels`` for all frames together.
+
+    transformers' ``cap_pixels_per_frame`` (and qwen-vl-utils): each temporal patch gets an
+    even share, ``total · T // frames``, never above ``max_pixels`` and never below
+    ``1.05 · min_pixels`` — so more frames means smaller frames, down to that floor.
+    """
+    share = total_pixels * temporal_patch_size // num_frames
+    return max(min(max_pixels, share), int(min_pixels * 1.05))
