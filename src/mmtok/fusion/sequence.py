@@ -33,7 +33,7 @@ from mmtok.fusion.layout import (
     video_segment,
 )
 from mmtok.fusion.positions import Advance, mrope, rope_1d, video_time_steps
-from mmtok.fusion.request import MediaPart, Request, article, parse_request
+from mmtok.fusion.request import ImagePart, MediaPart, Request, VideoPart, article, parse_request
 from mmtok.fusion.templates import Bos, Eos, Item, Special, Text, render, template_for
 from mmtok.media.info import MediaInfo
 from mmtok.media.probe import probe
@@ -110,7 +110,31 @@ def _check(condition: bool, where: str, problem: str) -> None:
         raise RequestError(f"{where}: {problem}")
 
 
-def _image_profile(part: MediaPart, profile: Profile, where: str) -> Profile:
+_VIDEO_OVERRIDES = {
+    "fps": "video_fps",
+    "max_frames": "video_max_frames",
+    "min_pixels": "video_min_pixels",
+    "max_pixels": "video_max_pixels",
+}
+
+
+def item_profile(part: MediaPart, profile: Profile, where: str = "media") -> Profile:
+    """``profile`` with the part's own overrides applied — the one place they are mapped.
+
+    Images: ``min_pixels``/``max_pixels`` (dynamic-resolution profiles) or ``max_image_size``
+    (max-side profiles); videos: ``fps``, ``max_frames``, ``min_pixels``, ``max_pixels`` onto
+    the profile's video fields. An override the profile has no knob for is a
+    :class:`RequestError` naming ``where``.
+    """
+    if isinstance(part, VideoPart):
+        changes = {
+            name: value
+            for attr, name in _VIDEO_OVERRIDES.items()
+            if (value := getattr(part, attr)) is not None
+        }
+        return profile.with_options(**changes) if changes else profile
+    if not isinstance(part, ImagePart):
+        return profile
     changes = {k: v for k in ("min_pixels", "max_pixels") if (v := getattr(part, k)) is not None}
     if changes:
         _check(
@@ -118,27 +142,27 @@ def _image_profile(part: MediaPart, profile: Profile, where: str) -> Profile:
             where,
             f"min_pixels/max_pixels apply to dynamic-resolution profiles, not {profile.name}",
         )
-    if (size := getattr(part, "max_image_size", None)) is not None:
+    if part.max_image_size is not None:
         _check(
             isinstance(profile.resize, MaxSide),
             where,
             f"max_image_size applies to max-side profiles (Pixtral), not {profile.name}",
         )
-        changes["max_image_size"] = size
+        changes["max_image_size"] = part.max_image_size
     return profile.with_options(**changes) if changes else profile
 
 
 def _plan_image(
     part: MediaPart, info: MediaInfo, profile: Profile, tok: TextTokenizer, item: Item, where: str
 ) -> ItemPlan:
-    item_profile = _image_profile(part, profile, where)
+    own = item_profile(part, profile, where)
     assert info.height is not None and info.width is not None
-    plan = item_profile.plan_image(info.height, info.width, source=part.name)
+    plan = own.plan_image(info.height, info.width, source=part.name)
     ids = media_token_ids(profile.tokens, tok.token_id, ["image"])
-    segment = image_segment(plan, item_profile, ids, item.index)
+    segment = image_segment(plan, own, ids, item.index)
 
     def load() -> ImageTensors:
-        tensors = preprocess_image(part.source, item_profile)
+        tensors = preprocess_image(part.source, own)
         if tensors.plan != plan:
             raise MediaError(part.name, "decoded image size differs from its header")
         return tensors
@@ -152,20 +176,12 @@ def _plan_video(
     from mmtok.sampling import sampling_for
     from mmtok.video_tokens import count_video, load_video
 
-    overrides = {
-        "video_fps": getattr(part, "fps", None),
-        "video_max_frames": getattr(part, "max_frames", None),
-        "video_min_pixels": getattr(part, "min_pixels", None),
-        "video_max_pixels": getattr(part, "max_pixels", None),
-    }
-    item_profile = profile.with_options(**{k: v for k, v in overrides.items() if v is not None})
-    sampling = sampling_for(item_profile)
+    own = item_profile(part, profile, where)
+    sampling = sampling_for(own)
     stamp_tokens = None
     if profile.tokens.frame_sep is not None:
         stamp_tokens = lambda text: len(tok.encode(text))  # noqa: E731
-    _, _, plan = count_video(
-        part.source, item_profile, sampling, info=info, timestamp_tokens=stamp_tokens
-    )
+    _, _, plan = count_video(part.source, own, sampling, info=info, timestamp_tokens=stamp_tokens)
     ids = media_token_ids(profile.tokens, tok.token_id, ["video"])
     stamps = [tok.encode(t) for t in plan.timestamp_texts]
     segment = video_segment(plan.grid[0], plan.frame_tokens, ids, item.index, stamps)
@@ -173,7 +189,7 @@ def _plan_video(
         raise MediaError(part.name, "video layout and video count disagree")
 
     def load() -> Any:
-        return load_video(part.source, item_profile, sampling, timestamp_tokens=stamp_tokens)
+        return load_video(part.source, own, sampling, timestamp_tokens=stamp_tokens)
 
     spg = plan.seconds_per_grid
     return ItemPlan(item.part, "video", item.index, part.name, plan.grid, segment, load, spg)
