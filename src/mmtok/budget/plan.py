@@ -172,6 +172,18 @@ def _checks(
     return tuple(checks)
 
 
+def check_budget(context: int, reserve_output: int) -> None:
+    """Refuse an impossible budget (:class:`ConfigError`): the context must be positive and
+    leave room for at least one input token after the reserved output."""
+    if context <= 0:
+        raise ConfigError(f"--context {context}: must be a positive number of tokens")
+    if reserve_output < 0 or reserve_output >= context:
+        raise ConfigError(
+            f"--reserve-output {reserve_output} must be between 0 and the context ({context}) "
+            "minus at least one input token"
+        )
+
+
 def plan_request(
     request: Request,
     profile: Profile,
@@ -192,13 +204,7 @@ def plan_request(
     Raises :class:`ConfigError` for an impossible budget (reserve ≥ context, non-positive
     context) and :class:`BudgetError` when fitting cannot succeed (the text alone is too long).
     """
-    if context <= 0:
-        raise ConfigError(f"--context {context}: must be a positive number of tokens")
-    if reserve_output < 0 or reserve_output >= context:
-        raise ConfigError(
-            f"--reserve-output {reserve_output} must be between 0 and the context ({context}) "
-            "minus at least one input token"
-        )
+    check_budget(context, reserve_output)
     limits = limits or Limits()
     spec = llm or load_llm(DEFAULT_LLM.get(profile.name.split("@")[0], "llama-3-8b"))
     tok = resolve_tokenizer(profile, tokenizer)  # type: ignore[arg-type]
@@ -237,4 +243,4 @@ def plan_request(
     )
 
 
-__all__ = ["Check", "Limits", "Plan", "PlanItem", "plan_request"]
+__all__ = ["Check", "Limits", "Plan", "PlanItem", "check_budget", "plan_request"]

@@ -20,7 +20,16 @@ def _root() -> None:
 
 def _register() -> None:
     # Each command lives in its own module and adds itself to ``app`` on import.
-    from mmtok.cli import cache, compress, count, demo, density, plan, tokenize  # noqa: F401
+    from mmtok.cli import (  # noqa: F401
+        cache,
+        compress,
+        count,
+        demo,
+        density,
+        plan,
+        pretokenize,
+        tokenize,
+    )
 
 
 def main() -> None:
