@@ -7,6 +7,8 @@ folder (``mmtok.profiles.hf``) takes that folder's own limits instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mmtok.profiles.base import Profile, SpecialTokens
 from mmtok.profiles.policies import SmartResize
 
@@ -35,17 +37,4 @@ QWEN2_VL = Profile(
 
 # Qwen2.5-VL shares the image rules; its M-RoPE scales video time by seconds per temporal
 # patch × ``tokens_per_second`` (2 in the released checkpoints' ``vision_config``).
-QWEN2_5_VL = Profile(
-    name="qwen2.5-vl",
-    patch_size=14,
-    merge_size=2,
-    temporal_patch_size=2,
-    resize=SmartResize(min_pixels=56 * 56, max_pixels=28 * 28 * 1280),
-    tokens=_TOKENS,
-    layout="pad",
-    rope="mrope",
-    modalities=("image", "video"),
-    video_min_pixels=128 * 28 * 28,
-    video_max_pixels=768 * 28 * 28,
-    tokens_per_second=2,
-)
+QWEN2_5_VL = replace(QWEN2_VL, name="qwen2.5-vl", tokens_per_second=2)
