@@ -29,6 +29,8 @@ def _register() -> None:
         plan,
         pretokenize,
         tokenize,
+        train,
+        vq,
     )
 
 
