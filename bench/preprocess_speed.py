@@ -15,6 +15,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -61,20 +62,33 @@ def main() -> None:
     def ours_threads():
         return preprocess_images(paths, profile, workers=2)
 
+    def floor_one(p):
+        img = decode_image(p)
+        plan = profile.plan_image(img.height, img.width)
+        return img.resize(plan.resized[::-1], Image.Resampling.BICUBIC)
+
+    def floor_threads():
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(floor_one, paths))
+
     for a, b in zip(peer()[:10], ours()[:10], strict=False):
         assert np.abs(a - b).max() <= 1e-5
     t_peer = _median_time(peer, args.runs)
     t_ours = _median_time(ours, args.runs)
     t_floor = _median_time(floor, args.runs)
     t_thr = _median_time(ours_threads, args.runs)
+    t_floor_thr = _median_time(floor_threads, args.runs)
     n = len(paths)
     print(f"{n} JPEGs, sides 300–2000 px, qwen2-vl (ms per image, median of {args.runs})")
     print(f"transformers Qwen2VLImageProcessorPil : {t_peer / n * 1e3:7.2f}")
     print(f"mmtok preprocess_image                : {t_ours / n * 1e3:7.2f}")
     print(f"floor: decode + resize only           : {t_floor / n * 1e3:7.2f}")
     print(f"mmtok preprocess_images, 2 threads    : {t_thr / n * 1e3:7.2f}")
+    print(f"floor, 2 threads                      : {t_floor_thr / n * 1e3:7.2f}")
     print(f"speed-up vs transformers              : {t_peer / t_ours:.2f}×")
     print(f"mmtok / floor                         : {t_ours / t_floor:.2f}×")
+    print(f"batch, 2 threads: vs transformers     : {t_peer / t_thr:.2f}×")
+    print(f"batch, 2 threads: mmtok / floor       : {t_thr / t_floor_thr:.2f}×")
 
 
 if __name__ == "__main__":
