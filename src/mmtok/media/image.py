@@ -35,14 +35,17 @@ def decode_image(
     source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS
 ) -> Image.Image:
     """Decoded RGB image, EXIF orientation applied; typed errors for every bad input."""
-    probe_image(source, max_pixels=max_pixels)
+    info = probe_image(source, max_pixels=max_pixels)
     name = source_name(source)
     try:
         with open_binary(source) as stream, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(stream)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if info.orientation != 1:
+                # Only when there is something to undo: with nothing to do, Pillow's
+                # exif_transpose returns a full copy of the decoded image (36 MB at 12 MP).
+                img = ImageOps.exif_transpose(img)
             return to_rgb(img)
     except MediaError:
         raise
