@@ -81,7 +81,9 @@ def main() -> None:
     t_thr = _median_time(ours_threads, args.runs)
     t_floor_thr = _median_time(floor_threads, args.runs)
     n = len(paths)
-    print(f"{n} JPEGs, sides {args.lo}–{args.hi} px, qwen2-vl (ms per image, median of {args.runs})")
+    print(
+        f"{n} JPEGs, sides {args.lo}–{args.hi} px, qwen2-vl (ms per image, median of {args.runs})"
+    )
     print(f"transformers Qwen2VLImageProcessorPil : {t_peer / n * 1e3:7.2f}")
     print(f"mmtok preprocess_image                : {t_ours / n * 1e3:7.2f}")
     print(f"floor: decode + resize only           : {t_floor / n * 1e3:7.2f}")
