@@ -17,12 +17,11 @@ import soxr
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
-    MediaTooLargeError,
     UnsupportedMediaError,
 )
 from mmtok.media.info import MediaInfo
 from mmtok.media.probe import Source, open_binary, source_name
-from mmtok.media.video import format_name, open_container
+from mmtok.media.video import check_duration, format_name, header_duration, open_container
 from mmtok.mel import chunk_bounds
 
 # libsndfile reports exact frame counts for these; everything else goes through PyAV.
@@ -39,15 +38,6 @@ def _soundfile_info(source: Source) -> sf._SoundFileInfo | None:
     return info if info.format in _SOUNDFILE_FORMATS else None
 
 
-def _check_duration(name: str, duration: float, max_duration: float | None) -> None:
-    if max_duration is not None and duration > max_duration:
-        raise MediaTooLargeError(
-            name,
-            f"{duration:,.1f} s of audio, above the limit of {max_duration:,.1f} s; "
-            "refused before decoding",
-        )
-
-
 def probe_audio(source: Source, *, max_duration: float | None = None) -> MediaInfo:
     """Header facts of an audio file (or of a video file's first audio track).
 
@@ -60,7 +50,7 @@ def probe_audio(source: Source, *, max_duration: float | None = None) -> MediaIn
         if info.frames <= 0:
             raise EmptyMediaError(name, "audio has no samples (zero length)")
         duration = info.frames / info.samplerate
-        _check_duration(name, duration, max_duration)
+        check_duration(name, "audio", duration, max_duration)
         return MediaInfo(
             source=name,
             kind="audio",
@@ -74,15 +64,10 @@ def probe_audio(source: Source, *, max_duration: float | None = None) -> MediaIn
         if not container.streams.audio:
             raise UnsupportedMediaError(name, "no audio stream in the container")
         stream = container.streams.audio[0]
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / av.time_base
-        else:
-            raise CorruptMediaError(name, "no duration in the header")
+        duration = header_duration(container, stream, name)
         if duration <= 0:
             raise EmptyMediaError(name, "audio has no samples (zero length)")
-        _check_duration(name, duration, max_duration)
+        check_duration(name, "audio", duration, max_duration)
         return MediaInfo(
             source=name,
             kind="audio",
@@ -151,7 +136,7 @@ def load_audio(
     bad = int(np.count_nonzero(~np.isfinite(samples)))
     if bad:
         raise CorruptMediaError(name, f"{bad:,} samples are NaN or infinite")
-    _check_duration(name, samples.shape[1] / rate, max_duration)
+    check_duration(name, "audio", samples.shape[1] / rate, max_duration)
     if mono:
         samples = samples.mean(axis=0, keepdims=True)
     if sample_rate is not None and sample_rate != rate:

@@ -142,6 +142,27 @@ def format_name(container: av.container.InputContainer, source: Source) -> str:
     return container.format.name.split(",")[0]
 
 
+def header_duration(
+    container: av.container.InputContainer, stream: av.stream.Stream, name: str
+) -> float:
+    """Seconds from the stream's header, else the container's; corrupt when neither has one."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    raise CorruptMediaError(name, "no duration in the header")
+
+
+def check_duration(name: str, kind: str, duration: float, max_duration: float | None) -> None:
+    """Refuse ``duration`` seconds of ``kind`` above ``max_duration``, before decoding."""
+    if max_duration is not None and duration > max_duration:
+        raise MediaTooLargeError(
+            name,
+            f"{duration:,.1f} s of {kind}, above the limit of {max_duration:,.1f} s; "
+            "refused before decoding",
+        )
+
+
 def _first_frame_rotation(container: av.container.InputContainer, stream: av.VideoStream) -> int:
     """Counter-clockwise display rotation in degrees (0/90/180/270) from the first frame.
 
@@ -168,18 +189,8 @@ def probe_video(source: Source, *, max_duration: float | None = None) -> MediaIn
         if rate is None or rate <= 0:
             raise CorruptMediaError(name, "frame rate of 0 in the header")
         fps = float(rate)
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / av.time_base
-        else:
-            raise CorruptMediaError(name, "no duration in the header")
-        if max_duration is not None and duration > max_duration:
-            raise MediaTooLargeError(
-                name,
-                f"{duration:,.1f} s of video, above the limit of {max_duration:,.1f} s; "
-                "refused before decoding",
-            )
+        duration = header_duration(container, stream, name)
+        check_duration(name, "video", duration, max_duration)
         if _index_overruns(container, _file_size(source)):
             raise TruncatedMediaError(name, "the sample index points past the end of the file")
         frames = stream.frames if stream.frames > 0 else round(duration * fps)
