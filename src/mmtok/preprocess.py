@@ -55,19 +55,24 @@ def normalize_table(
     return table
 
 
-def normalize_hwc(pixels: np.ndarray, profile: Profile) -> np.ndarray:
-    """``(..., H, W, C)`` uint8 → float32 normalised values, same shape.
+def lookup_hwc(pixels: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``(..., H, W, C)`` uint8 → float32 ``table[c][pixels]``, same shape (``table`` ``(C, 256)``).
 
     OpenCV's ``LUT`` applies the per-channel table in one vectorised pass — measured 10×
     faster than NumPy fancy indexing on the same table (bench/preprocess_speed.py).
     """
     import cv2
 
-    table = normalize_table(profile.image_mean, profile.image_std, profile.rescale_factor)
     c = pixels.shape[-1]
     lut = np.ascontiguousarray(table.T.reshape(256, 1, c))
     flat = np.ascontiguousarray(pixels).reshape(-1, pixels.shape[-2], c)
     return cv2.LUT(flat, lut).reshape(pixels.shape)
+
+
+def normalize_hwc(pixels: np.ndarray, profile: Profile) -> np.ndarray:
+    """``(..., H, W, C)`` uint8 → the image processors' normalised float32 values."""
+    table = normalize_table(profile.image_mean, profile.image_std, profile.rescale_factor)
+    return lookup_hwc(pixels, table)
 
 
 def patchify(frames: np.ndarray, patch: int, merge: int, temporal: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from mmtok import resize as rz
 from mmtok.errors import UnsupportedMediaError
 from mmtok.media.info import MediaInfo
 from mmtok.media.probe import Source
-from mmtok.preprocess import patchify
+from mmtok.preprocess import lookup_hwc, patchify
 from mmtok.profiles.base import Profile
 from mmtok.profiles.policies import SmartResize
 from mmtok.sampling import Sampling, frame_max_pixels, frame_timestamps
@@ -224,15 +224,11 @@ def preprocess_video(frames: np.ndarray, profile: Profile, plan: VideoPlan) -> V
     p, m, tp = profile.patch_size, profile.merge_size, profile.temporal_patch_size
     chw = resize_frames(frames.transpose(0, 3, 1, 2), plan.resized)  # (T, C, h, w)
     chw = pad_temporal(chw, tp)
-    patches = patchify(chw, p, m, tp)  # (N, C·T·p·p) uint8
-    n, c = patches.shape[0], chw.shape[1]
     table = video_normalize_table(profile.image_mean, profile.image_std, profile.rescale_factor)
-    by_channel = patches.reshape(n, c, -1)
-    out = np.empty(by_channel.shape, dtype=np.float32)
-    for ch in range(c):
-        out[:, ch] = table[ch][by_channel[:, ch]]
+    normed = lookup_hwc(chw.transpose(0, 2, 3, 1), table)  # (T, h, w, C) float32
+    patches = patchify(normed.transpose(0, 3, 1, 2), p, m, tp)  # (N, C·T·p·p)
     grid = np.asarray([plan.grid], dtype=np.int64)
-    return VideoTensors(out.reshape(n, -1), grid, plan)
+    return VideoTensors(patches, grid, plan)
 
 
 def count_video(
