@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from mmtok.cli.app import app
-from mmtok.cli.options import load_profile
+from mmtok.cli.options import MaxPixelsOption, MinPixelsOption, ProfileOption, load_profile
 from mmtok.cli.render import console, fail, print_json
 from mmtok.count import CountOptions, count_file
 from mmtok.errors import MmtokError
@@ -22,16 +22,10 @@ def _fmt(values: list[int] | None, sep: str = "×") -> str:
 @app.command("count")
 def count_command(
     files: Annotated[list[Path], typer.Argument(help="Image, video or audio files.")],
-    profile: Annotated[str, typer.Option(help="Profile name or local HF model folder.")] = (
-        "qwen2-vl"
-    ),
+    profile: ProfileOption = "qwen2-vl",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    min_pixels: Annotated[int | None, typer.Option(help="Override the profile's min pixels.")] = (
-        None
-    ),
-    max_pixels: Annotated[int | None, typer.Option(help="Override the profile's max pixels.")] = (
-        None
-    ),
+    min_pixels: MinPixelsOption = None,
+    max_pixels: MaxPixelsOption = None,
     sampling: Annotated[str, typer.Option(help="Video sampling: fps|uniform|keyframes|scenes.")] = (
         "fps"
     ),

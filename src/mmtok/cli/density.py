@@ -10,16 +10,14 @@ from rich.table import Table
 
 from mmtok.budget.density import density_report
 from mmtok.cli.app import app
-from mmtok.cli.options import load_profile
+from mmtok.cli.options import ProfileOption, load_profile
 from mmtok.cli.render import console, fail, print_json
 from mmtok.errors import MmtokError
 
 
 @app.command("density")
 def density_command(
-    profile: Annotated[str, typer.Option(help="Profile name or local HF model folder.")] = (
-        "qwen2-vl"
-    ),
+    profile: ProfileOption = "qwen2-vl",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Tokens per image by resolution and per second of video and audio."""

@@ -14,7 +14,7 @@ from mmtok.budget.cost import load_llm
 from mmtok.budget.fit import FIT_STEPS
 from mmtok.budget.plan import Limits, Plan, plan_request
 from mmtok.cli.app import app
-from mmtok.cli.options import load_profile
+from mmtok.cli.options import ProfileOption, ReserveOption, load_profile
 from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.errors import MmtokError
 from mmtok.fusion.request import load_request
@@ -65,10 +65,8 @@ def _render(plan: Plan) -> None:
 def plan_command(
     request: Annotated[Path, typer.Argument(help="Request JSON (messages or prompt + media).")],
     context: Annotated[int, typer.Option(help="Context limit in tokens.")],
-    profile: Annotated[str, typer.Option(help="Profile name or local HF model folder.")] = (
-        "qwen2-vl"
-    ),
-    reserve_output: Annotated[int, typer.Option(help="Tokens kept free for the answer.")] = 0,
+    profile: ProfileOption = "qwen2-vl",
+    reserve_output: ReserveOption = 0,
     fit: Annotated[bool, typer.Option("--fit", help="Shrink the request until it fits.")] = False,
     policy: Annotated[str, typer.Option(help="Fit steps in order, comma-separated.")] = ",".join(
         FIT_STEPS

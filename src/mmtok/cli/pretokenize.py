@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mmtok.cli.app import app
+from mmtok.cli.options import ProfileOption, ReserveOption, TokenizerOption
 from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.errors import MmtokError
 from mmtok.pretokenize.engines import OnShard
@@ -104,17 +105,12 @@ def pretokenize_command(
     output: Annotated[
         Path, typer.Argument(help="Output folder (Parquet shards, manifest.json); rerun resumes.")
     ],
-    profile: Annotated[str, typer.Option(help="Profile name or local HF model folder.")] = (
-        "qwen2-vl"
-    ),
-    tokenizer: Annotated[
-        Path | None,
-        typer.Option(help="tokenizer.json, tekken.json or *.tiktoken (default: built in)."),
-    ] = None,
+    profile: ProfileOption = "qwen2-vl",
+    tokenizer: TokenizerOption = None,
     context: Annotated[
         int | None, typer.Option(help="Context limit: longer rows are errors (or fitted).")
     ] = None,
-    reserve_output: Annotated[int, typer.Option(help="Tokens kept free for the answer.")] = 0,
+    reserve_output: ReserveOption = 0,
     fit: Annotated[
         bool, typer.Option("--fit", help="Shrink over-budget requests (as mmtok plan --fit).")
     ] = False,

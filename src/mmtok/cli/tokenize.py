@@ -10,7 +10,14 @@ import typer
 
 from mmtok.budget.plan import plan_request
 from mmtok.cli.app import app
-from mmtok.cli.options import load_profile
+from mmtok.cli.options import (
+    MaxPixelsOption,
+    MinPixelsOption,
+    ProfileOption,
+    ReserveOption,
+    TokenizerOption,
+    load_profile,
+)
 from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.errors import BudgetError, ConfigError, MmtokError
 from mmtok.fusion.layout import Span
@@ -44,27 +51,18 @@ def _tensors(encoded: Encoded) -> dict[str, Any]:
 @app.command("tokenize")
 def tokenize_command(
     request: Annotated[Path, typer.Argument(help="Request JSON (paths relative to its folder).")],
-    profile: Annotated[str, typer.Option(help="Profile name or local HF model folder.")] = (
-        "qwen2-vl"
-    ),
-    tokenizer: Annotated[
-        Path | None,
-        typer.Option(help="tokenizer.json, tekken.json or *.tiktoken (default: built in)."),
-    ] = None,
+    profile: ProfileOption = "qwen2-vl",
+    tokenizer: TokenizerOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the tensors to this .safetensors file.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    min_pixels: Annotated[int | None, typer.Option(help="Override the profile's min pixels.")] = (
-        None
-    ),
-    max_pixels: Annotated[int | None, typer.Option(help="Override the profile's max pixels.")] = (
-        None
-    ),
+    min_pixels: MinPixelsOption = None,
+    max_pixels: MaxPixelsOption = None,
     context: Annotated[
         int | None, typer.Option(help="Context limit: refuse (or with --fit, shrink) above it.")
     ] = None,
-    reserve_output: Annotated[int, typer.Option(help="Tokens kept free for the answer.")] = 0,
+    reserve_output: ReserveOption = 0,
     fit: Annotated[
         bool, typer.Option("--fit", help="Shrink the request to fit (as mmtok plan --fit).")
     ] = False,
