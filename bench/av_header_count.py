@@ -20,12 +20,14 @@ from pathlib import Path
 from tests.media_factory import speechlike, write_compressed_audio, write_sound
 
 from bench.video_sampling import make_video, median_times
-from mmtok.audio_tokens import QWEN2_AUDIO, header_samples, plan_audio
-from mmtok.media.audio import load_audio, probe_audio
-from mmtok.mel import log_mel_windows
+from mmtok.audio.load import load_audio
+from mmtok.audio.mel import log_mel_windows
+from mmtok.audio.plan import QWEN2_AUDIO, header_samples, plan_audio
+from mmtok.audio.probe import probe_audio
 from mmtok.profiles import get_profile
-from mmtok.sampling import sampling_for
-from mmtok.video_tokens import count_video, load_video
+from mmtok.video.pixels import load_video
+from mmtok.video.plan import count_video
+from mmtok.video.sampling import sampling_for
 
 
 def count_audio(path: Path) -> int:

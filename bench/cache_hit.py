@@ -5,7 +5,7 @@ Usage: .venv/bin/python -m bench.cache_hit [--runs 9] [--hit-runs 5] [--threads 
 
 The encoder is a randomly initialised ViT of CLIP-B/16 size (12 layers, width 768, 224 px
 in patches of 16: 196 tokens), saved with ``save_pretrained`` and loaded through
-``mmtok.tower.load_vision_tower``; preprocessing is LLaVA-1.5's (shortest side to 224,
+``mmtok.compress.tower.load_vision_tower``; preprocessing is LLaVA-1.5's (shortest side to 224,
 centre crop). The image is a 4000×3000 photo-like JPEG of about 5 MB. Timed paths, all
 through :func:`mmtok.cache.encode_media` on the same file:
 
@@ -34,9 +34,9 @@ import transformers
 
 from bench.corpus import photo_like
 from mmtok.cache import Cache, CacheConfig, TierLimits, content_digest, encode_media
-from mmtok.media.image import decode_image
+from mmtok.compress.tower import VisionTower, load_vision_tower
+from mmtok.image.decode import decode_image
 from mmtok.profiles import Profile, get_profile
-from mmtok.tower import VisionTower, load_vision_tower
 
 
 def interleaved_medians(

@@ -3,7 +3,7 @@
 65,536 vectors of dim 256 against K = 8,192 codes (the issue's sizes). Three timings, median of
 ``--repeats`` rounds, each round running every method once (so a busy neighbour slows all):
 
-- ``mmtok``: :func:`mmtok.tokenizers.quantize.nearest_code` (GEMM with ‖c‖² as bias, argmin,
+- ``mmtok``: :func:`mmtok.discrete.quantize.nearest_code` (GEMM with ‖c‖² as bias, argmin,
   in row blocks);
 - ``library``: ``VectorQuantize(dim=256, codebook_size=8192).eval()`` forward with the same
   codebook (distances, argmin and the code lookup it returns);
@@ -27,7 +27,7 @@ from collections.abc import Callable
 import torch
 from vector_quantize_pytorch import VectorQuantize
 
-from mmtok.tokenizers.quantize import SCORE_BLOCK, nearest_code
+from mmtok.discrete.quantize import SCORE_BLOCK, nearest_code
 
 N, D, K = 65_536, 256, 8_192
 

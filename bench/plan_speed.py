@@ -27,9 +27,9 @@ from bench.corpus import jpeg_corpus
 from mmtok.budget.plan import plan_request
 from mmtok.fusion.request import parse_request
 from mmtok.fusion.sequence import resolve_tokenizer
-from mmtok.media.image import decode_image
+from mmtok.image.decode import decode_image
 from mmtok.profiles import get_profile
-from mmtok.sampling import fps_indices, sampling_for
+from mmtok.video.sampling import fps_indices, sampling_for
 
 
 def _write_video(path: Path, seconds: int = 600, fps: int = 30) -> None:

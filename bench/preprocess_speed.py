@@ -23,8 +23,8 @@ from PIL import Image
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
 from bench.corpus import jpeg_corpus
-from mmtok.media.image import decode_image
-from mmtok.preprocess import preprocess_image, preprocess_images
+from mmtok.image.decode import decode_image
+from mmtok.image.pixels import preprocess_image, preprocess_images
 from mmtok.profiles import get_profile
 
 

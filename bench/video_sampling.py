@@ -11,7 +11,7 @@ I-frames ~8× the size of P-frames, like camera footage) with libx264 ``veryfast
   and qwen-vl-utils' torchvision reader work this way);
 - ``decode-all, keep sampled``: every frame decoded, only sampled ones converted
   (transformers' PyAV reader);
-- ``mmtok 2 fps``: ``mmtok.media.video.decode_frames`` on the Qwen2-VL 2 fps indices
+- ``mmtok 2 fps``: ``mmtok.video.frames.decode_frames`` on the Qwen2-VL 2 fps indices
   (frame table included);
 - ``keyframes only``: the floor, every keyframe and nothing else (``skip_frame=NONKEY``).
 
@@ -30,8 +30,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from mmtok.media.video import decode_frames, probe_video
-from mmtok.sampling import Sampling, fps_indices
+from mmtok.video.frames import decode_frames
+from mmtok.video.probe import probe_video
+from mmtok.video.sampling import Sampling, fps_indices
 
 
 def make_video(path: Path, gop: int, seconds: int = 60, w: int = 1280, h: int = 720) -> Path:

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmtok.audio_tokens import resampled_length
+from mmtok.audio.load import chunk_audio, load_audio
+from mmtok.audio.plan import resampled_length
+from mmtok.audio.probe import probe_audio
 from mmtok.errors import (
     ConfigError,
     CorruptMediaError,
@@ -15,8 +17,7 @@ from mmtok.errors import (
     MediaTooLargeError,
     UnsupportedMediaError,
 )
-from mmtok.media.audio import chunk_audio, load_audio, probe_audio
-from mmtok.media.video import probe_video
+from mmtok.video.probe import probe_video
 from tests.media_factory import (
     index_frame,
     speechlike,

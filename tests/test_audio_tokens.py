@@ -10,18 +10,19 @@ import soxr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmtok.audio_tokens import (
+from mmtok.audio.features import load_audio_features
+from mmtok.audio.load import load_audio
+from mmtok.audio.plan import (
     QWEN2_AUDIO,
     count_audio,
     encoder_token_count,
     header_samples,
-    load_audio_features,
     mel_frame_count,
     plan_audio,
     resampled_length,
     tokens_per_second,
 )
-from mmtok.media.audio import load_audio, probe_audio
+from mmtok.audio.probe import probe_audio
 from mmtok.profiles import get_profile
 from tests.media_factory import tone, write_sound
 

@@ -1,7 +1,7 @@
 """``encode_media``: a hit skips the tower and equals a fresh computation, bit for bit.
 
 Tiny random towers (Qwen2-VL vision, CLIP vision) are saved with ``save_pretrained`` and
-loaded back through :func:`mmtok.tower.load_vision_tower`, as users load real ones.
+loaded back through :func:`mmtok.compress.tower.load_vision_tower`, as users load real ones.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from mmtok.cache.encode import (
     preprocess_media,
 )
 from mmtok.cache.store import Cache, CacheWarning
+from mmtok.compress.tower import VisionTower, load_vision_tower
 from mmtok.fusion.request import ImagePart, parse_request
 from mmtok.fusion.sequence import TokenizerFallbackWarning
 from mmtok.profiles import Profile, get_profile
-from mmtok.sampling import sampling_for
-from mmtok.tower import VisionTower, load_vision_tower
+from mmtok.video.sampling import sampling_for
 from tests.images import encode, random_image
 from tests.media_factory import gradient_frame, write_video
 

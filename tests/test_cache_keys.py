@@ -29,7 +29,7 @@ from mmtok.errors import ConfigError, MediaError
 from mmtok.fusion.request import ImagePart, VideoPart
 from mmtok.profiles import PROFILES, Profile
 from mmtok.profiles.generic import GENERIC
-from mmtok.sampling import Sampling, sampling_for
+from mmtok.video.sampling import Sampling, sampling_for
 
 CONTENT = b"\x89PNG not really an image, but bytes are all a key reads"
 ENCODER = "e" * 64

@@ -10,17 +10,17 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from mmtok.errors import ConfigError
-from mmtok.tokenizers.checkpoint import (
+from mmtok.discrete.checkpoint import (
     CONFIG_FILE,
     MODEL_FILE,
     config_from_dict,
     load_model,
     save_model,
 )
-from mmtok.tokenizers.codec import CodecConfig, RVQCodec
-from mmtok.tokenizers.quantize import QuantizerConfig
-from mmtok.tokenizers.vq import VQImageConfig, VQImageTokenizer
+from mmtok.discrete.codec import CodecConfig, RVQCodec
+from mmtok.discrete.quantize import QuantizerConfig
+from mmtok.discrete.vq import VQImageConfig, VQImageTokenizer
+from mmtok.errors import ConfigError
 
 TINY_QUANTIZER = QuantizerConfig(dim=4, codebook_size=16)
 

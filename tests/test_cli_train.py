@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import mmtok.cli.train
 import mmtok.cli.vq  # noqa: F401  (registers the commands)
 from mmtok.cli.app import app
-from mmtok.tokenizers.checkpoint import load_model
-from mmtok.tokenizers.vq import pixels_to_image
+from mmtok.discrete.checkpoint import load_model
+from mmtok.discrete.vq import pixels_to_image
 from tests.media_factory import tone, write_sound
 from tests.test_vq import synthetic_images
 

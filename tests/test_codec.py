@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmtok.tokenizers.codec import CodecConfig, RVQCodec, si_sdr
-from mmtok.tokenizers.quantize import QuantizerConfig
-from mmtok.tokenizers.training import TrainConfig, init_model, train
+from mmtok.discrete.codec import CodecConfig, RVQCodec, si_sdr
+from mmtok.discrete.quantize import QuantizerConfig
+from mmtok.discrete.training import TrainConfig, init_model, train
 
 SAMPLE_RATE = 16_000
 # After 400 CPU steps (seed 0), on 64 held-out clips: 11.6, 14.4, 15.2 and 15.4 dB decoding

@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mmtok.errors import ConfigError, RequestError
-from mmtok.tokenizers.codec_spec import (
+from mmtok.discrete.codec_spec import (
     PRESETS,
     CodecSpec,
     delay_pattern,
@@ -21,6 +20,7 @@ from mmtok.tokenizers.codec_spec import (
     parallel_streams,
     undo_delay_pattern,
 )
+from mmtok.errors import ConfigError, RequestError
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmtok.count import CountOptions, count_file
-from mmtok.media.image import decode_image
+from mmtok.image.decode import decode_image
 from mmtok.profiles import PROFILES, get_profile
 from tests.images import encode, png_claiming, random_image
 

@@ -15,8 +15,8 @@ from mmtok.fusion.layout import (
     text_segment,
     video_segment,
 )
+from mmtok.image.policies import ImagePlan
 from mmtok.profiles import get_profile
-from mmtok.profiles.policies import ImagePlan
 
 T, I, V, A, S = (int(m) for m in Modality)  # noqa: E741
 IDS = {

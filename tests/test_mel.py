@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmtok.mel import MelConfig, chunk_bounds, log_mel, log_mel_windows, mel_filters, pad_or_trim
+from mmtok.audio.mel import (
+    MelConfig,
+    chunk_bounds,
+    log_mel,
+    log_mel_windows,
+    mel_filters,
+    pad_or_trim,
+)
 from tests.media_factory import tone
 
 WHISPER = MelConfig()

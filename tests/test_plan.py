@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mmtok.media.image as image_module
-import mmtok.preprocess as preprocess_module
+import mmtok.image.decode as image_module
+import mmtok.image.pixels as preprocess_module
 from mmtok.budget.fit import fit_request
 from mmtok.budget.plan import Limits, plan_request
 from mmtok.errors import BudgetError, ConfigError

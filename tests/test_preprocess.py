@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from mmtok.preprocess import normalize_table, patchify, preprocess_image, preprocess_images
+from mmtok.image.pixels import normalize_table, patchify, preprocess_image, preprocess_images
 from mmtok.profiles import get_profile
 
 

@@ -15,8 +15,8 @@ from mmtok.errors import (
     TruncatedMediaError,
     UnsupportedMediaError,
 )
-from mmtok.media.image import decode_image
-from mmtok.media.probe import probe
+from mmtok.image.decode import decode_image
+from mmtok.probe import probe
 from tests.images import encode, png_claiming, random_image
 
 FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP"]

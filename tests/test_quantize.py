@@ -9,7 +9,7 @@ import pytest
 import torch
 from vector_quantize_pytorch import ResidualVQ, VectorQuantize
 
-from mmtok.tokenizers.quantize import (
+from mmtok.discrete.quantize import (
     CodebookMonitor,
     QuantizerConfig,
     ResidualQuantizer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmtok import resize as rz
+from mmtok.image import resize as rz
 
 
 def test_smart_resize_rounds_each_side_to_the_factor():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mmtok.errors import ConfigError
 from mmtok.profiles import get_profile
-from mmtok.sampling import (
+from mmtok.video.sampling import (
     Sampling,
     fps_frame_count,
     fps_indices,

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmtok.media.video import iter_thumbnails, probe_video, select_frames
 from mmtok.profiles import get_profile
-from mmtok.sampling import sampling_for
-from mmtok.scenes import change_scores, detect_cuts
+from mmtok.video.frames import iter_thumbnails, select_frames
+from mmtok.video.probe import probe_video
+from mmtok.video.sampling import sampling_for
+from mmtok.video.scenes import change_scores, detect_cuts
 from tests.media_factory import scene_frame, write_video
 
 QWEN = get_profile("qwen2-vl")

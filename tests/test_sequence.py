@@ -26,7 +26,7 @@ from mmtok.fusion.sequence import (
     resolve_tokenizer,
 )
 from mmtok.profiles import get_profile
-from mmtok.tokenizers.text import QWEN2_SPECIAL_TOKENS, builtin_tokenizer
+from mmtok.text.tokenizers import QWEN2_SPECIAL_TOKENS, builtin_tokenizer
 from tests.images import encode as encode_image
 from tests.images import random_image
 from tests.parity import fusion_references as fref
@@ -196,7 +196,7 @@ def test_count_never_decodes(monkeypatch):
         raise AssertionError("decoded")
 
     monkeypatch.setattr(sequence, "preprocess_image", refuse)
-    monkeypatch.setattr("mmtok.media.image.decode_image", refuse)
+    monkeypatch.setattr("mmtok.image.decode.decode_image", refuse)
     request = user(text("hi"), image(300, 200), image(40, 30))
     count = count_request(request, get_profile("pixtral"))
     rows = [(300 + 15) // 16, (200 + 15) // 16]  # Pixtral: 16-px tokens, rows end in a break

@@ -15,7 +15,7 @@ from tokenizers.pre_tokenizers import WhitespaceSplit
 from tokenizers.processors import TemplateProcessing
 
 from mmtok.errors import ConfigError
-from mmtok.tokenizers.text import (
+from mmtok.text.tokenizers import (
     builtin_tokenizer,
     default_tekken_path,
     hf_tokenizer,

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import save_file
 
 from mmtok.compress import TokenSet
+from mmtok.compress.tower import PixelTower, load_vision_tower
 from mmtok.errors import ConfigError
-from mmtok.tower import PixelTower, load_vision_tower
 from tests.images import random_image
 
 transformers = pytest.importorskip("transformers")

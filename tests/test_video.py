@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mmtok.media.video as video
+import mmtok.video.frames as video
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
@@ -21,16 +21,12 @@ from mmtok.errors import (
     TruncatedMediaError,
     UnsupportedMediaError,
 )
-from mmtok.media.video import (
-    decode_frames,
-    frame_table,
-    packets_needed,
-    probe_video,
-    select_frames,
-)
 from mmtok.profiles import get_profile
-from mmtok.sampling import sampling_for
-from mmtok.video_tokens import count_video, load_video
+from mmtok.video.frames import decode_frames, frame_table, packets_needed, select_frames
+from mmtok.video.pixels import load_video
+from mmtok.video.plan import count_video
+from mmtok.video.probe import probe_video
+from mmtok.video.sampling import sampling_for
 from tests.media_factory import (
     gradient_frame,
     index_frame,

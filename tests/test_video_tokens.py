@@ -7,19 +7,17 @@ import pytest
 from PIL import Image
 
 from mmtok.errors import UnsupportedMediaError
-from mmtok.preprocess import preprocess_image
+from mmtok.image.pixels import preprocess_image
 from mmtok.profiles import get_profile
-from mmtok.sampling import frame_timestamps, uniform_indices
-from mmtok.video_tokens import (
+from mmtok.video.pixels import (
     frame_resizer,
     pad_temporal,
-    plan_video,
     preprocess_video,
     resize_frames,
-    seconds_per_temporal_patch,
-    timestamp_text,
     video_normalize_table,
 )
+from mmtok.video.plan import plan_video, seconds_per_temporal_patch, timestamp_text
+from mmtok.video.sampling import frame_timestamps, uniform_indices
 
 QWEN = get_profile("qwen2-vl")
 QWEN25 = get_profile("qwen2.5-vl")

@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mmtok.errors import ConfigError, RequestError
-from mmtok.tokenizers.vocab import (
+from mmtok.discrete.vocab import (
     AUDIO_PAD,
     IMAGE_END,
     IMAGE_ROW_END,
@@ -19,6 +18,7 @@ from mmtok.tokenizers.vocab import (
     SPECIALS,
     UnifiedVocab,
 )
+from mmtok.errors import ConfigError, RequestError
 
 
 def test_ranges_by_hand() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from mmtok.count import CountOptions, CountRow, count_file
-from mmtok.media.image import decode_image
+from mmtok.image.decode import decode_image
+from mmtok.image.pixels import ImageBatch, ImageTensors, preprocess_image, preprocess_images
 from mmtok.media.info import MediaInfo
-from mmtok.media.probe import probe
-from mmtok.preprocess import ImageBatch, ImageTensors, preprocess_image, preprocess_images
+from mmtok.probe import probe
 from mmtok.profiles import PROFILES, Profile, get_profile
 
 __version__ = "0.1.0"

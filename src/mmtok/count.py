@@ -10,10 +10,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mmtok.audio.plan import count_audio
 from mmtok.errors import MmtokError
+from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS
 from mmtok.media.info import MediaInfo
-from mmtok.media.probe import DEFAULT_MAX_IMAGE_PIXELS, Source, probe, source_name
+from mmtok.media.source import Source, source_name
+from mmtok.probe import probe
 from mmtok.profiles.base import Profile
+from mmtok.video.plan import count_video
+from mmtok.video.sampling import sampling_for
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,62 @@ def _image_row(info: MediaInfo, profile: Profile) -> CountRow:
     )
 
 
+def _timed_row(info: MediaInfo, profile: Profile, options: CountOptions) -> CountRow:
+    """A video row (sampled frame indices and timestamps included) or an audio row.
+
+    Only ``scenes`` sampling decodes anything (one low-resolution pass); the row's
+    ``decoded`` field says what was read: ``header``, ``packets`` or ``low-res pass``.
+    """
+    if info.kind == "audio":
+        _, plan = count_audio(info.source, profile, info=info)
+        return CountRow(
+            path=info.source,
+            kind="audio",
+            tokens=plan.tokens,
+            extra={
+                "format": info.format,
+                "duration": info.duration,
+                "sample_rate": info.sample_rate,
+                "windows": len(plan.windows),
+                "fence_tokens": plan.fence_tokens,
+            },
+        )
+    sampling = sampling_for(
+        profile,
+        options.sampling,
+        fps=options.fps,
+        num_frames=options.num_frames,
+        max_frames=options.max_frames,
+    )
+    _, selection, plan = count_video(info.source, profile, sampling, info=info)
+    return CountRow(
+        path=info.source,
+        kind="video",
+        width=info.width,
+        height=info.height,
+        resized=list(plan.resized),
+        grid=list(plan.grid),
+        tokens=plan.tokens,
+        extra={
+            "format": info.format,
+            "duration": info.duration,
+            "fps": info.fps,
+            "frame_count": selection.total_frames,
+            "sampled_frames": list(selection.indices),
+            "timestamps": list(selection.timestamps),
+            "decoded": selection.decoded,
+            "seconds_per_grid": plan.seconds_per_grid,
+            "fence_tokens": plan.fence_tokens,
+            "rotation": info.rotation,
+        },
+    )
+
+
 def count_info(info: MediaInfo, profile: Profile, options: CountOptions) -> CountRow:
     """The count row of an already probed file."""
     if info.kind == "image":
         return _image_row(info, profile)
-    from mmtok.timed_count import count_timed  # imports PyAV only when time media appear
-
-    return count_timed(info, profile, options)
+    return _timed_row(info, profile, options)
 
 
 def count_file(source: Source, profile: Profile, options: CountOptions | None = None) -> CountRow:

@@ -16,7 +16,7 @@ from transformers import Qwen2_5_VLConfig, Qwen2VLConfig
 from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VLModel
 from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLModel
 
-from mmtok.tokenizers.text import TextTokenizer, tiktoken_tokenizer
+from mmtok.text.tokenizers import TextTokenizer, tiktoken_tokenizer
 
 QWEN_TIKTOKEN = os.path.join(os.path.dirname(dashscope.__file__), "resources", "qwen.tiktoken")
 IMAGE_ID, VIDEO_ID, VISION_START = 151655, 151656, 151652

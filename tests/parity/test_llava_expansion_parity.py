@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mmtok.fusion.sequence import count_request, encode
 from mmtok.profiles import get_profile
-from mmtok.tokenizers.text import hf_tokenizer
+from mmtok.text.tokenizers import hf_tokenizer
 from tests.images import encode as encode_image
 from tests.images import random_image
 from tests.parity import fusion_references as fref

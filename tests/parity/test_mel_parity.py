@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from transformers import WhisperFeatureExtractor
 
-from mmtok.mel import MelConfig, log_mel
+from mmtok.audio.mel import MelConfig, log_mel
 from tests.media_factory import speechlike, tone
 
 

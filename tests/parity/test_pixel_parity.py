@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from mistral_common.protocol.instruct.messages import ImageChunk
 
-from mmtok.media.image import decode_image
-from mmtok.preprocess import preprocess_image, preprocess_images
+from mmtok.image.decode import decode_image
+from mmtok.image.pixels import preprocess_image, preprocess_images
 from mmtok.profiles import get_profile
 from tests.images import encode, random_image
 from tests.parity import references as ref

@@ -32,8 +32,9 @@ from hypothesis import strategies as st
 from transformers.video_utils import VideoMetadata
 
 from mmtok.profiles import get_profile
-from mmtok.sampling import Sampling, fps_indices, uniform_frame_count, uniform_indices
-from mmtok.video_tokens import plan_video, preprocess_video, video_normalize_table
+from mmtok.video.pixels import preprocess_video, video_normalize_table
+from mmtok.video.plan import plan_video
+from mmtok.video.sampling import Sampling, fps_indices, uniform_frame_count, uniform_indices
 
 QWEN = get_profile("qwen2-vl")
 _STUBS = (

@@ -9,11 +9,11 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass
 
-from mmtok.audio_tokens import plan_audio
+from mmtok.audio.plan import plan_audio
 from mmtok.errors import MmtokError
 from mmtok.profiles.base import Profile
-from mmtok.sampling import fps_indices, sampling_for
-from mmtok.video_tokens import plan_video
+from mmtok.video.plan import plan_video
+from mmtok.video.sampling import fps_indices, sampling_for
 
 IMAGE_SIZES: tuple[tuple[int, int], ...] = (
     (224, 224),

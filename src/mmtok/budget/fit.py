@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from mmtok.errors import BudgetError, ConfigError
 from mmtok.fusion.request import ImagePart, Request, VideoPart
 from mmtok.fusion.sequence import RequestCount, count_request, resolve_tokenizer
+from mmtok.image.policies import MaxSide, SmartResize
 from mmtok.profiles.base import Profile
-from mmtok.profiles.policies import MaxSide, SmartResize
 
 FIT_STEPS: tuple[str, ...] = ("resolution", "frames", "compression", "drop")
 _BISECT_ROUNDS = 24  # scale resolution to 2⁻²⁴ — finer than any pixel-grid step

@@ -19,22 +19,22 @@ from torch import Tensor, nn
 
 from mmtok.cache.keys import Kind, MediaItem, cache_key
 from mmtok.cache.store import Cache
+from mmtok.compress.tower import identity_digest
 from mmtok.errors import RequestError
 from mmtok.fusion.layout import Span
 from mmtok.fusion.request import Request, parse_request
 from mmtok.fusion.sequence import count_request, item_profile
-from mmtok.media.probe import Source, source_name
-from mmtok.preprocess import preprocess_image
+from mmtok.image.pixels import preprocess_image
+from mmtok.media.source import Source, source_name
 from mmtok.profiles.base import Profile
-from mmtok.sampling import Sampling, sampling_for
-from mmtok.tokenizers.text import TextTokenizer
-from mmtok.tower import identity_digest
+from mmtok.text.tokenizers import TextTokenizer
+from mmtok.video.sampling import Sampling, sampling_for
 
 Grid = tuple[int, int, int]
 
 
 class Encoder(Protocol):
-    """What :func:`encode_media` needs of a vision tower (:class:`mmtok.tower.VisionTower`
+    """What :func:`encode_media` needs of a vision tower (:class:`mmtok.compress.tower.VisionTower`
     is one): a digest of its weights and config, and raster patch features ``(B, N, D)``."""
 
     @property
@@ -126,7 +126,7 @@ def preprocess_media(
             return PixelInputs(_as_tensor(pixels), torch.tensor([grid]), grid)
         return PixelInputs(_as_tensor(pixels.reshape(-1, *pixels.shape[-3:])), None, grid)
     if kind == "video":
-        from mmtok.video_tokens import load_video
+        from mmtok.video.pixels import load_video
 
         video = load_video(source, profile, sampling or sampling_for(profile))
         grid_thw = _as_tensor(video.video_grid_thw)

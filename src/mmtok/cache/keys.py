@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from mmtok.errors import ConfigError, MediaError
-from mmtok.media.probe import Source, source_name
+from mmtok.media.source import Source, source_name
 from mmtok.profiles.base import Profile
 
 PREPROCESS_VERSION = 1

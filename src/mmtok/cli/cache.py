@@ -86,7 +86,7 @@ def encode_command(
     json_out: JsonOption = False,
 ) -> None:
     """Run preprocessing and the vision tower for every media item of a request (cached)."""
-    from mmtok.tower import load_vision_tower
+    from mmtok.compress.tower import load_vision_tower
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

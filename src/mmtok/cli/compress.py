@@ -15,10 +15,10 @@ from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.compress import TokenSet, compress_to, evaluate_features, summarise
 from mmtok.compress.evaluate import quality
 from mmtok.compress.methods import KEEP_METHODS
+from mmtok.compress.tower import PixelTower, VisionTower, load_vision_tower
 from mmtok.compress.visual import draw_overlay, quality_chart
 from mmtok.errors import ConfigError, MediaError, MmtokError
-from mmtok.media.image import decode_image
-from mmtok.tower import PixelTower, VisionTower, load_vision_tower
+from mmtok.image.decode import decode_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 

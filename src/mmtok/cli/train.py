@@ -16,18 +16,18 @@ from torch import Tensor
 
 from mmtok.cli.app import app
 from mmtok.cli.render import console, fail, print_json
-from mmtok.errors import ConfigError, MmtokError
-from mmtok.tokenizers.checkpoint import Tokenizer, load_model
-from mmtok.tokenizers.codec import CodecConfig
-from mmtok.tokenizers.quantize import QuantizerConfig
-from mmtok.tokenizers.training import (
+from mmtok.discrete.checkpoint import Tokenizer, load_model
+from mmtok.discrete.codec import CodecConfig
+from mmtok.discrete.quantize import QuantizerConfig
+from mmtok.discrete.training import (
     TrainConfig,
     init_model,
     load_audio_folder,
     load_image_folder,
     train,
 )
-from mmtok.tokenizers.vq import VQImageConfig
+from mmtok.discrete.vq import VQImageConfig
+from mmtok.errors import ConfigError, MmtokError
 
 _VQ, _CODEC, _TRAIN = VQImageConfig(), CodecConfig(), TrainConfig()
 

@@ -11,9 +11,9 @@ import typer
 
 from mmtok.cli.app import app
 from mmtok.cli.render import console, fail, print_json
+from mmtok.discrete.checkpoint import load_model, write_json
 from mmtok.errors import MmtokError, RequestError
-from mmtok.media.image import decode_image
-from mmtok.tokenizers.checkpoint import load_model, write_json
+from mmtok.image.decode import decode_image
 
 Checkpoint = Annotated[
     Path,

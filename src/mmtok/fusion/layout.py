@@ -24,8 +24,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from mmtok.image.policies import ImagePlan
 from mmtok.profiles.base import Profile, SpecialTokens
-from mmtok.profiles.policies import ImagePlan
 
 
 class Modality(IntEnum):

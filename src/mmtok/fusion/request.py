@@ -77,7 +77,7 @@ class _MediaPart(_Part):
 
     @property
     def source(self) -> str | bytes:
-        """What :func:`mmtok.media.probe.probe` takes: the path, or the bytes."""
+        """What :func:`mmtok.probe.probe` takes: the path, or the bytes."""
         return str(self.path) if self.path is not None else self.data  # type: ignore[return-value]
 
     @property

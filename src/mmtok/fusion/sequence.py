@@ -34,13 +34,13 @@ from mmtok.fusion.layout import (
 )
 from mmtok.fusion.positions import Advance, mrope, rope_1d, video_time_steps
 from mmtok.fusion.request import ImagePart, MediaPart, Request, VideoPart, article, parse_request
-from mmtok.fusion.templates import Bos, Eos, Item, Special, Text, render, template_for
+from mmtok.image.pixels import ImageTensors, preprocess_image, stack_images
+from mmtok.image.policies import MaxSide, SmartResize
 from mmtok.media.info import MediaInfo
-from mmtok.media.probe import probe
-from mmtok.preprocess import ImageTensors, preprocess_image, stack_images
+from mmtok.probe import probe
 from mmtok.profiles.base import Profile
-from mmtok.profiles.policies import MaxSide, SmartResize
-from mmtok.tokenizers.text import TextTokenizer, builtin_tokenizer, load_tokenizer
+from mmtok.text.templates import Bos, Eos, Item, Special, Text, render, template_for
+from mmtok.text.tokenizers import TextTokenizer, builtin_tokenizer, load_tokenizer
 
 
 class TokenizerFallbackWarning(UserWarning):
@@ -173,8 +173,9 @@ def _plan_image(
 def _plan_video(
     part: MediaPart, info: MediaInfo, profile: Profile, tok: TextTokenizer, item: Item, where: str
 ) -> ItemPlan:
-    from mmtok.sampling import sampling_for
-    from mmtok.video_tokens import count_video, load_video
+    from mmtok.video.pixels import load_video
+    from mmtok.video.plan import count_video
+    from mmtok.video.sampling import sampling_for
 
     own = item_profile(part, profile, where)
     sampling = sampling_for(own)
@@ -198,7 +199,8 @@ def _plan_video(
 def _plan_audio(
     part: MediaPart, info: MediaInfo, profile: Profile, tok: TextTokenizer, item: Item, where: str
 ) -> ItemPlan:
-    from mmtok.audio_tokens import count_audio, load_audio_features
+    from mmtok.audio.features import load_audio_features
+    from mmtok.audio.plan import count_audio
 
     _, plan = count_audio(part.source, profile, info=info)
     ids = media_token_ids(profile.tokens, tok.token_id, ["audio"])

@@ -30,7 +30,7 @@ from mmtok.fusion.sequence import (
 )
 from mmtok.pretokenize.source import SourceRow
 from mmtok.profiles import Profile, get_profile
-from mmtok.tokenizers.text import TextTokenizer
+from mmtok.text.tokenizers import TextTokenizer
 
 _IDS = pa.list_(pa.int32())
 _GRID = pa.list_(pa.list_(pa.int32()))

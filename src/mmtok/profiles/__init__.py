@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmtok.errors import ConfigError
+from mmtok.image.policies import AnyRes, FixedSize, ImagePlan, MaxSide, SmartResize
 from mmtok.profiles.base import Profile, SpecialTokens
 from mmtok.profiles.generic import GENERIC
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
 from mmtok.profiles.pixtral import PIXTRAL
-from mmtok.profiles.policies import AnyRes, FixedSize, ImagePlan, MaxSide, SmartResize
 from mmtok.profiles.qwen import QWEN2_5_VL, QWEN2_VL
 
 PROFILES: dict[str, Profile] = {

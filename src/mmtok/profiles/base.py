@@ -2,7 +2,7 @@
 
 A :class:`Profile` answers, from an image's width and height alone, how the model resizes it,
 which patch grid its vision tower sees and how many tokens it becomes in the sequence
-(:meth:`Profile.plan_image`). Preprocessing (``mmtok.preprocess``) and the sequence builder read
+(:meth:`Profile.plan_image`). Preprocessing (``mmtok.image.pixels``) and the sequence builder read
 the same plan, so the count and the tensors can never disagree.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from mmtok.profiles.layouts import plan_image
-from mmtok.profiles.policies import ImagePlan, ResizePolicy
+from mmtok.image.layouts import plan_image
+from mmtok.image.policies import ImagePlan, ResizePolicy
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

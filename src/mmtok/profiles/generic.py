@@ -7,8 +7,8 @@ separated by ``[FRAME]``; audio is fenced by ``[AUD_START]``/``[AUD_END]``.
 
 from __future__ import annotations
 
+from mmtok.image.policies import SmartResize
 from mmtok.profiles.base import Profile, SpecialTokens
-from mmtok.profiles.policies import SmartResize
 
 GENERIC = Profile(
     name="generic",

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mmtok.errors import ConfigError
+from mmtok.image.policies import AnyRes, FixedSize, MaxSide, SmartResize
 from mmtok.profiles.base import Profile
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
 from mmtok.profiles.pixtral import PIXTRAL
-from mmtok.profiles.policies import AnyRes, FixedSize, MaxSide, SmartResize
 from mmtok.profiles.qwen import QWEN2_5_VL, QWEN2_VL
 
 _BY_MODEL_TYPE: dict[str, Profile] = {

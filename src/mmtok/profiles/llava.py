@@ -6,8 +6,8 @@ feature-select strategy drops again, as ``llava-hf`` checkpoints configure it.
 
 from __future__ import annotations
 
+from mmtok.image.policies import AnyRes, FixedSize
 from mmtok.profiles.base import Profile, SpecialTokens
-from mmtok.profiles.policies import AnyRes, FixedSize
 
 LLAVA_1_5 = Profile(
     name="llava-1.5",

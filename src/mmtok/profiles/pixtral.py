@@ -7,8 +7,8 @@ mistral-common resizes with OpenCV's bicubic on float32 pixels, so this profile 
 
 from __future__ import annotations
 
+from mmtok.image.policies import MaxSide
 from mmtok.profiles.base import CLIP_MEAN, CLIP_STD, Profile, SpecialTokens
-from mmtok.profiles.policies import MaxSide
 
 PIXTRAL = Profile(
     name="pixtral",

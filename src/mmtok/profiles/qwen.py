@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from mmtok.image.policies import SmartResize
 from mmtok.profiles.base import Profile, SpecialTokens
-from mmtok.profiles.policies import SmartResize
 
 _TOKENS = SpecialTokens(
     image="<|image_pad|>",

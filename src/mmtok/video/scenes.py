@@ -4,7 +4,7 @@ A hard cut changes most pixels at once, so the mean absolute difference between
 consecutive small frames jumps far above both an absolute floor and the motion around it.
 Fast motion and fades raise the score for many frames in a row and are rejected by the
 local comparison. Pure functions over ``(h, w, 3)`` uint8 thumbnails; decoding them is
-``mmtok.media.video.iter_thumbnails``.
+``mmtok.video.frames.iter_thumbnails``.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmtok.discrete.codec_spec import CodecSpec
+from mmtok.discrete.quantize import CodebookStats, QuantizerConfig, ResidualQuantizer
 from mmtok.errors import ConfigError
-from mmtok.tokenizers.codec_spec import CodecSpec
-from mmtok.tokenizers.quantize import CodebookStats, QuantizerConfig, ResidualQuantizer
 
 
 @dataclass(frozen=True)

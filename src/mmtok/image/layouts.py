@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mmtok import resize as rz
 from mmtok.errors import UnsupportedMediaError
-from mmtok.profiles.policies import AnyRes, ImagePlan
+from mmtok.image import resize as rz
+from mmtok.image.policies import AnyRes, ImagePlan
 
 if TYPE_CHECKING:
     from mmtok.profiles.base import Profile

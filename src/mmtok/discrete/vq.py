@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
+from mmtok.discrete.quantize import CodebookStats, QuantizerConfig, VectorQuantizer
 from mmtok.errors import ConfigError, RequestError
-from mmtok.tokenizers.quantize import CodebookStats, QuantizerConfig, VectorQuantizer
 
 
 @dataclass(frozen=True)

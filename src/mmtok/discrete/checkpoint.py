@@ -18,9 +18,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from mmtok.discrete.codec import CodecConfig, RVQCodec
+from mmtok.discrete.vq import VQImageConfig, VQImageTokenizer
 from mmtok.errors import ConfigError
-from mmtok.tokenizers.codec import CodecConfig, RVQCodec
-from mmtok.tokenizers.vq import VQImageConfig, VQImageTokenizer
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"

@@ -20,10 +20,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from mmtok.errors import ConfigError, EmptyMediaError
-from mmtok.media.audio import load_audio
-from mmtok.media.image import decode_image
-from mmtok.tokenizers.checkpoint import (
+from mmtok.audio.load import load_audio
+from mmtok.discrete.checkpoint import (
     CONFIG_FILE,
     Tokenizer,
     read_json,
@@ -32,9 +30,11 @@ from mmtok.tokenizers.checkpoint import (
     write_json,
     write_tensors,
 )
-from mmtok.tokenizers.codec import CodecConfig, RVQCodec
-from mmtok.tokenizers.quantize import CodebookMonitor
-from mmtok.tokenizers.vq import VQImageConfig, VQImageTokenizer, fit_image, image_to_pixels
+from mmtok.discrete.codec import CodecConfig, RVQCodec
+from mmtok.discrete.quantize import CodebookMonitor
+from mmtok.discrete.vq import VQImageConfig, VQImageTokenizer, fit_image, image_to_pixels
+from mmtok.errors import ConfigError, EmptyMediaError
+from mmtok.image.decode import decode_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")

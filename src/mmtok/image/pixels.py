@@ -23,11 +23,11 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from mmtok import resize as rz
-from mmtok.media.image import decode_image
-from mmtok.media.probe import Source
+from mmtok.image import resize as rz
+from mmtok.image.decode import decode_image
+from mmtok.image.policies import AnyRes, FixedSize, ImagePlan, MaxSide, SmartResize
+from mmtok.media.source import Source
 from mmtok.profiles.base import Profile
-from mmtok.profiles.policies import AnyRes, FixedSize, ImagePlan, MaxSide, SmartResize
 
 
 @dataclass(frozen=True)

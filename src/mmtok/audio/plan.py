@@ -4,7 +4,7 @@ Qwen2-Audio (a Whisper encoder plus pooling) turns each 30 s window into mel fra
 ``L = ⌈samples / hop⌉`` (at most 3,000; the processor's attention mask), then a stride-2
 convolution gives ``(L - 1) // 2 + 1`` frames and a stride-2 average pool
 ``(L' - 2) // 2 + 1`` tokens — 750 per full window, 25 per second. Audio longer than one
-window is counted window by window (:func:`mmtok.mel.chunk_bounds`); Qwen2-Audio's own
+window is counted window by window (:func:`mmtok.audio.mel.chunk_bounds`); Qwen2-Audio's own
 processor instead truncates at 30 s.
 """
 
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from mmtok.audio.mel import MelConfig, chunk_bounds
+from mmtok.audio.probe import probe_audio
 from mmtok.media.info import MediaInfo
-from mmtok.media.probe import Source
-from mmtok.mel import MelConfig, chunk_bounds, log_mel_windows
+from mmtok.media.source import Source
 from mmtok.profiles.base import Profile
 
 
@@ -124,40 +123,6 @@ def count_audio(
     overlap_s: float = 0.0,
 ) -> tuple[MediaInfo, AudioPlan]:
     """Probe ``source`` (header only) and count its audio tokens."""
-    from mmtok.media.audio import probe_audio
-
     info = info if info is not None else probe_audio(source, max_duration=max_duration)
     overlap = round(overlap_s * encoder.mel.sample_rate)
     return info, plan_audio(header_samples(info, encoder), profile, encoder, overlap=overlap)
-
-
-@dataclass(frozen=True)
-class AudioFeatures:
-    """Model input for one audio: ``input_features`` ``(B, n_mels, 3000)`` float32, one row per
-    30 s window, and ``feature_attention_mask`` ``(B, 3000)`` int64 (1 on real frames), the
-    two tensors Qwen2-Audio's ``forward`` takes; ``plan`` counts their tokens."""
-
-    input_features: np.ndarray
-    feature_attention_mask: np.ndarray
-    plan: AudioPlan
-
-
-def load_audio_features(
-    source: Source,
-    profile: Profile | None = None,
-    encoder: AudioEncoder = QWEN2_AUDIO,
-    *,
-    max_duration: float | None = None,
-    overlap_s: float = 0.0,
-) -> AudioFeatures:
-    """Decode ``source`` (mono, 16 kHz) into log-mel windows, their masks and token plan."""
-    from mmtok.media.audio import load_audio
-
-    mel = encoder.mel
-    samples = load_audio(source, sample_rate=mel.sample_rate, max_duration=max_duration)
-    overlap = round(overlap_s * mel.sample_rate)
-    plan = plan_audio(len(samples), profile, encoder, overlap=overlap)
-    features = log_mel_windows(samples, mel, overlap=overlap)
-    lengths = np.array([mel_frame_count(b - a, mel) for a, b in plan.windows])
-    mask = (np.arange(mel.window_frames)[None, :] < lengths[:, None]).astype(np.int64)
-    return AudioFeatures(features, mask, plan)

@@ -22,14 +22,14 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from mmtok.errors import ConfigError, RequestError
-from mmtok.tokenizers.codec_spec import (
+from mmtok.discrete.codec_spec import (
     delay_pattern,
     frame_major,
     from_frame_major,
     undo_delay_pattern,
 )
-from mmtok.tokenizers.vq import flatten_grid, unflatten_grid
+from mmtok.discrete.vq import flatten_grid, unflatten_grid
+from mmtok.errors import ConfigError, RequestError
 
 IMAGE_START, IMAGE_END, IMAGE_ROW_END = "<|image_start|>", "<|image_end|>", "<|image_row_end|>"
 AUDIO_START, AUDIO_END, AUDIO_PAD = "<|audio_start|>", "<|audio_end|>", "<|audio_pad|>"
@@ -114,7 +114,7 @@ class UnifiedVocab:
 
         Frame-major: (T·Q + 2,); delay: ((T + Q − 1)·Q + 2,), ``<|audio_pad|>`` where no
         code falls. (For parallel streams, offset with :meth:`audio_ids` and use
-        :func:`~mmtok.tokenizers.codec_spec.parallel_streams`: they are not one sequence.)
+        :func:`~mmtok.discrete.codec_spec.parallel_streams`: they are not one sequence.)
         """
         ids = self.audio_ids(codes)
         if layout == "delay":

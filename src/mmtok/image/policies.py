@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmtok import resize as rz
+from mmtok.image import resize as rz
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,15 @@
 
 Images are probed with Pillow's lazy ``Image.open`` (it parses the header and stops), plus a
 look at the file's tail so a truncated JPEG/PNG/GIF/WebP/BMP is caught without decoding.
-Video and audio are handed to ``mmtok.media.video`` / ``mmtok.media.audio`` (PyAV/soundfile
+Video and audio are handed to ``mmtok.video.frames`` / ``mmtok.audio.load`` (PyAV/soundfile
 container metadata).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import struct
 import warnings
-from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
@@ -20,14 +18,12 @@ from PIL import Image, UnidentifiedImageError
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
-    MediaError,
     MediaTooLargeError,
     TruncatedMediaError,
     UnsupportedMediaError,
 )
 from mmtok.media.info import MediaInfo
-
-Source = str | os.PathLike[str] | bytes
+from mmtok.media.source import Source, open_binary, source_name
 
 # Refuse images above this many pixels before decoding (~ a 10,000 × 10,000 scan). Pillow's
 # own bomb check still applies on top, at twice its ``Image.MAX_IMAGE_PIXELS``.
@@ -40,34 +36,8 @@ _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"GIF89a", "gif"),
     (b"BM", "bmp"),
 )
-_UNSUPPORTED_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "PDF document"),
-    (b"<svg", "SVG drawing"),
-    (b"<?xml", "XML/SVG document"),
-    (b"PK\x03\x04", "ZIP archive"),
-)
 # EXIF orientations 5–8 rotate by 90° or 270°: the displayed width and height swap.
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
-
-
-def source_name(source: Source) -> str:
-    """How errors and reports name an input: its path, or ``<bytes>``."""
-    return "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
-
-
-def open_binary(source: Source) -> BinaryIO:
-    """A readable, seekable binary stream over a path or in-memory bytes."""
-    if isinstance(source, bytes | bytearray):
-        return io.BytesIO(source)
-    path = Path(source)
-    try:
-        return path.open("rb")
-    except FileNotFoundError as exc:
-        raise MediaError(path, "file not found") from exc
-    except IsADirectoryError as exc:
-        raise MediaError(path, "is a directory, not a media file") from exc
-    except OSError as exc:
-        raise MediaError(path, f"cannot be read ({exc.strerror})") from exc
 
 
 def sniff_image_format(head: bytes) -> str | None:
@@ -128,7 +98,7 @@ def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PI
     """Header facts of an image; raises a typed error for corrupt, truncated or bomb files.
 
     ``width``/``height`` are the *displayed* size: EXIF orientations 5–8 swap them, exactly
-    as :func:`mmtok.media.image.decode_image` will when it applies the orientation.
+    as :func:`mmtok.image.decode.decode_image` will when it applies the orientation.
     """
     name = source_name(source)
     with open_binary(source) as stream:
@@ -180,35 +150,3 @@ def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PI
         height=height,
         orientation=orientation,
     )
-
-
-def probe(
-    source: Source,
-    *,
-    max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
-    max_duration: float | None = None,
-) -> MediaInfo:
-    """Kind, format and size (and duration/fps/sample rate for time media) from headers only.
-
-    Images go through Pillow's header parser; anything Pillow does not recognise is tried as
-    a video or audio container. Raises a :class:`~mmtok.errors.MediaError` subclass naming
-    the input when it is empty, corrupt, truncated, unsupported or too large (``max_pixels``
-    for images, ``max_duration`` seconds for video and audio).
-    """
-    name = source_name(source)
-    with open_binary(source) as stream:
-        head = stream.read(64)
-    if not head:
-        raise EmptyMediaError(name, "file is empty (0 bytes)")
-    for magic, what in _UNSUPPORTED_MAGIC:
-        if head.lstrip().startswith(magic):
-            raise UnsupportedMediaError(name, f"{what}, not an image, video or audio file")
-    if sniff_image_format(head) is not None:
-        return probe_image(source, max_pixels=max_pixels)
-    try:
-        return probe_image(source, max_pixels=max_pixels)
-    except UnsupportedMediaError:
-        pass
-    from mmtok.media.timed import probe_timed
-
-    return probe_timed(source, max_duration=max_duration)

@@ -18,31 +18,24 @@ numbers it (transformers' PyAV reader), also for variable frame rate.
 
 from __future__ import annotations
 
-import io
-import os
-import struct
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
-from typing import BinaryIO
 
 import av
 import numpy as np
 
-from mmtok import scenes
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
-    MediaError,
-    MediaTooLargeError,
     TruncatedMediaError,
-    UnsupportedMediaError,
 )
+from mmtok.media.container import open_container
 from mmtok.media.info import MediaInfo
-from mmtok.media.probe import Source, open_binary, source_name
-from mmtok.sampling import (
+from mmtok.media.source import Source, source_name
+from mmtok.video import scenes
+from mmtok.video.probe import video_stream
+from mmtok.video.sampling import (
     Sampling,
     fps_indices,
     frame_timestamps,
@@ -55,169 +48,6 @@ from mmtok.sampling import (
 # Scene detection compares frames at this size (width, height): enough to see a cut, small
 # enough that the conversion costs nothing next to decoding.
 THUMBNAIL_SIZE = (64, 36)
-
-
-@contextmanager
-def open_container(source: Source) -> Iterator[av.container.InputContainer]:
-    """A PyAV input container over a path or bytes; open failures become typed errors.
-
-    A file PyAV cannot parse is :class:`TruncatedMediaError` when its top-level ISO-BMFF
-    boxes run past the end of the file (an MP4 cut before its index), else corrupt.
-    """
-    name = source_name(source)
-    target: str | BinaryIO
-    if isinstance(source, bytes | bytearray):
-        if not source:
-            raise EmptyMediaError(name, "no bytes")
-        target = io.BytesIO(source)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise MediaError(name, "file not found")
-        if path.stat().st_size == 0:
-            raise EmptyMediaError(name, "file is empty (0 bytes)")
-        target = str(path)
-    try:
-        container = av.open(target, "r")
-    except av.error.FFmpegError as exc:
-        if _isobmff_overruns(source):
-            raise TruncatedMediaError(name, "file ends inside an MP4/MOV box") from exc
-        raise CorruptMediaError(name, f"container cannot be read ({exc})") from exc
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _isobmff_overruns(source: Source) -> bool:
-    """Whether an ISO-BMFF (MP4/MOV) file's top-level boxes claim more bytes than it has."""
-    with open_binary(source) as f:
-        f.seek(0, io.SEEK_END)
-        size = f.tell()
-        f.seek(4)
-        if f.read(4) not in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
-            return False
-        offset = 0
-        while offset + 8 <= size:
-            f.seek(offset)
-            box_size, _ = struct.unpack(">I4s", f.read(8))
-            if box_size == 1:
-                (box_size,) = struct.unpack(">Q", f.read(8))
-            if box_size == 0:  # runs to the end of the file by definition
-                return False
-            if box_size < 8 or offset + box_size > size:
-                return True
-            offset += box_size
-        return offset != size
-
-
-def _video_stream(container: av.container.InputContainer, name: str) -> av.VideoStream:
-    if not container.streams.video:
-        raise UnsupportedMediaError(name, "no video stream in the container")
-    return container.streams.video[0]
-
-
-def _index_overruns(container: av.container.InputContainer, file_size: int) -> bool:
-    """Whether the container's sample index points past the end of the file (a faststart
-    MP4 cut short keeps its index but loses samples)."""
-    for stream in container.streams:
-        entries = stream.index_entries
-        tail = entries[max(0, len(entries) - 8) :] if len(entries) else []
-        if any(e.pos + e.size > file_size for e in tail):
-            return True
-    return False
-
-
-def _file_size(source: Source) -> int:
-    if isinstance(source, bytes | bytearray):
-        return len(source)
-    return os.path.getsize(source)
-
-
-def format_name(container: av.container.InputContainer, source: Source) -> str:
-    """``mp4`` rather than FFmpeg's ``mov,mp4,m4a,...`` when the file's suffix says so."""
-    suffix = "" if isinstance(source, bytes | bytearray) else Path(source).suffix[1:].lower()
-    if suffix and suffix in (container.format.extensions or set()):
-        return suffix
-    return container.format.name.split(",")[0]
-
-
-def header_duration(
-    container: av.container.InputContainer, stream: av.stream.Stream, name: str
-) -> float:
-    """Seconds from the stream's header, else the container's; corrupt when neither has one."""
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    raise CorruptMediaError(name, "no duration in the header")
-
-
-def check_duration(name: str, kind: str, duration: float, max_duration: float | None) -> None:
-    """Refuse ``duration`` seconds of ``kind`` above ``max_duration``, before decoding."""
-    if max_duration is not None and duration > max_duration:
-        raise MediaTooLargeError(
-            name,
-            f"{duration:,.1f} s of {kind}, above the limit of {max_duration:,.1f} s; "
-            "refused before decoding",
-        )
-
-
-def _first_frame_rotation(container: av.container.InputContainer, stream: av.VideoStream) -> int:
-    """Counter-clockwise display rotation in degrees (0/90/180/270) from the first frame.
-
-    PyAV 18 exposes the display matrix only on decoded frames; one frame is the cost.
-    """
-    for frame in container.decode(stream):
-        return round(frame.rotation / 90) * 90 % 360
-    return 0
-
-
-def probe_video(source: Source, *, max_duration: float | None = None) -> MediaInfo:
-    """Header facts of a video file; sizes are display sizes (rotation applied).
-
-    Raises :class:`UnsupportedMediaError` without a video stream,
-    :class:`CorruptMediaError` for a zero or missing frame rate,
-    :class:`TruncatedMediaError` when the index points past the end of the file and
-    :class:`MediaTooLargeError` when the duration exceeds ``max_duration`` seconds.
-    """
-    name = source_name(source)
-    with open_container(source) as container:
-        stream = _video_stream(container, name)
-        # The average rate, else FFmpeg's guess from the timestamps (IVF has no average).
-        rate = stream.average_rate or stream.guessed_rate
-        if rate is None or rate <= 0:
-            raise CorruptMediaError(name, "frame rate of 0 in the header")
-        fps = float(rate)
-        duration = header_duration(container, stream, name)
-        check_duration(name, "video", duration, max_duration)
-        if _index_overruns(container, _file_size(source)):
-            raise TruncatedMediaError(name, "the sample index points past the end of the file")
-        frames = stream.frames if stream.frames > 0 else round(duration * fps)
-        if frames <= 0:
-            raise EmptyMediaError(name, "video stream has no frames")
-        width, height = stream.codec_context.width, stream.codec_context.height
-        try:
-            ccw = _first_frame_rotation(container, stream)
-        except av.error.FFmpegError as exc:
-            raise CorruptMediaError(name, f"first frame cannot be decoded ({exc})") from exc
-        if ccw in (90, 270):
-            width, height = height, width
-        audio = container.streams.audio[0] if container.streams.audio else None
-        return MediaInfo(
-            source=name,
-            kind="video",
-            format=format_name(container, source),
-            width=width,
-            height=height,
-            rotation=(-ccw) % 360,
-            duration=duration,
-            fps=fps,
-            frame_count=frames,
-            sample_rate=audio.rate if audio is not None else None,
-            channels=audio.channels if audio is not None else None,
-            has_audio=audio is not None,
-        )
 
 
 @dataclass(frozen=True)
@@ -251,7 +81,7 @@ def frame_table(source: Source) -> FrameTable:
     pts: list[int] = []
     key: list[bool] = []
     with open_container(source) as container:
-        stream = _video_stream(container, name)
+        stream = video_stream(container, name)
         try:
             for packet in container.demux(stream):
                 if packet.pts is None or packet.size == 0:
@@ -379,7 +209,7 @@ def _decode_packets(
             store(frame)
 
     with open_container(source) as container:
-        stream = _video_stream(container, name)
+        stream = video_stream(container, name)
         stream.thread_type = "AUTO"
         codec = stream.codec_context
         packets = container.demux(stream)
@@ -418,7 +248,7 @@ def iter_thumbnails(source: Source, size: tuple[int, int] = THUMBNAIL_SIZE) -> I
     name = source_name(source)
     width, height = size
     with open_container(source) as container:
-        stream = _video_stream(container, name)
+        stream = video_stream(container, name)
         stream.thread_type = "AUTO"
         stream.codec_context.options = {"skip_loop_filter": "all"}
         try:

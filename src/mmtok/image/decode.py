@@ -13,13 +13,8 @@ import warnings
 from PIL import Image, ImageOps
 
 from mmtok.errors import CorruptMediaError, MediaError, TruncatedMediaError
-from mmtok.media.probe import (
-    DEFAULT_MAX_IMAGE_PIXELS,
-    Source,
-    open_binary,
-    probe_image,
-    source_name,
-)
+from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS, probe_image
+from mmtok.media.source import Source, open_binary, source_name
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -1,1 +1,0 @@
-"""Tokenizers: text tokenizers, and the discrete image and audio tokenizers that share their ids."""
