@@ -26,7 +26,7 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 from bench.corpus import jpeg_corpus
 from mmtok.budget.plan import plan_request
 from mmtok.fusion.request import parse_request
-from mmtok.fusion.sequence import resolve_tokenizer
+from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.image.decode import decode_image
 from mmtok.profiles import get_profile
 from mmtok.video.sampling import fps_indices, sampling_for

@@ -1,7 +1,7 @@
 """Claim: mmtok's M-RoPE position ids are ≥ 10× faster than transformers' ``get_rope_index``.
 
 Input: one 32,768-token Qwen2.5-VL request with 20 images and 2 videos interleaved with
-text (built once with mmtok's layout, not timed). Timed: ``mmtok.fusion.sequence.positions``
+text (built once with mmtok's layout, not timed). Timed: ``mmtok.fusion.plan.positions``
 (NumPy) against ``Qwen2_5_VLModel.get_rope_index`` (torch, CPU) on the same ids, token
 types, grids and seconds per temporal patch; both results are checked equal first
 (``advance="spatial"``, transformers 5's rule). Prints the median and best of ``--runs``
@@ -22,7 +22,7 @@ from transformers import Qwen2_5_VLConfig
 from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VLModel
 
 from mmtok.fusion.layout import assemble, image_segment, text_segment, video_segment
-from mmtok.fusion.sequence import positions
+from mmtok.fusion.plan import positions
 from mmtok.profiles import get_profile
 
 LENGTH = 32_768

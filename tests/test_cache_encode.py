@@ -29,7 +29,7 @@ from mmtok.cache.encode import (
 from mmtok.cache.store import Cache, CacheWarning
 from mmtok.compress.tower import VisionTower, load_vision_tower
 from mmtok.fusion.request import ImagePart, parse_request
-from mmtok.fusion.sequence import TokenizerFallbackWarning
+from mmtok.fusion.tokenizer import TokenizerFallbackWarning
 from mmtok.profiles import Profile, get_profile
 from mmtok.video.sampling import sampling_for
 from tests.images import encode, random_image

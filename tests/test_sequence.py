@@ -14,17 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
+import mmtok.fusion.tensors as fusion_tensors
 from mmtok.errors import ConfigError, MediaError, RequestError
-from mmtok.fusion import sequence
+from mmtok.fusion.inputs import batch
 from mmtok.fusion.layout import Modality, Span
+from mmtok.fusion.plan import count_request
 from mmtok.fusion.request import parse_request
-from mmtok.fusion.sequence import (
-    TokenizerFallbackWarning,
-    batch,
-    count_request,
-    encode,
-    resolve_tokenizer,
-)
+from mmtok.fusion.tensors import encode
+from mmtok.fusion.tokenizer import TokenizerFallbackWarning, resolve_tokenizer
 from mmtok.profiles import get_profile
 from mmtok.text.tokenizers import QWEN2_SPECIAL_TOKENS, builtin_tokenizer
 from tests.images import encode as encode_image
@@ -195,7 +192,7 @@ def test_count_never_decodes(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("decoded")
 
-    monkeypatch.setattr(sequence, "preprocess_image", refuse)
+    monkeypatch.setattr(fusion_tensors, "preprocess_image", refuse)
     monkeypatch.setattr("mmtok.image.decode.decode_image", refuse)
     request = user(text("hi"), image(300, 200), image(40, 30))
     count = count_request(request, get_profile("pixtral"))
@@ -211,13 +208,13 @@ def test_count_never_decodes(monkeypatch):
 def decodes(monkeypatch):
     """Counts image decodes; a failing request must decode nothing."""
     calls = []
-    original = sequence.preprocess_image
+    original = fusion_tensors.preprocess_image
 
     def spy(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sequence, "preprocess_image", spy)
+    monkeypatch.setattr(fusion_tensors, "preprocess_image", spy)
     return calls
 
 
@@ -463,3 +460,53 @@ def test_to_json_has_the_keys_scripts_rely_on():
         "start": data["spans"][0]["end"],
         "end": data["spans"][2]["start"],
     }
+
+
+# --- plan apart from load -------------------------------------------------------------------
+
+
+def test_plan_decodes_nothing_and_load_completes_it(monkeypatch, clip, tmp_path):
+    import soundfile as sf
+
+    from mmtok.fusion import load, plan_sequence
+
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, np.sin(np.arange(24_000) / 7).astype(np.float32) * 0.1, 16_000)
+    request = user(
+        text("look"),
+        image(90, 60),
+        {"type": "video", "path": str(clip), "fps": 2.0},
+        {"type": "audio", "path": str(wav)},
+    )
+    profile, tok = get_profile("generic"), tokenizer_for("generic")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("decoded while planning")
+
+    with monkeypatch.context() as m:
+        m.setattr("mmtok.image.decode.decode_image", refuse)
+        m.setattr("mmtok.video.frames.decode_frames", refuse)
+        m.setattr("mmtok.audio.load.load_audio", refuse)
+        m.setattr(fusion_tensors, "preprocess_image", refuse)
+        plan = plan_sequence(request, profile, tok)
+    encoded = encode(request, profile, tok)
+    assert np.array_equal(plan.input_ids, encoded.input_ids)
+    assert np.array_equal(plan.position_ids, encoded.position_ids)
+    assert plan.to_json() == encoded.to_json()
+    assert plan.count() == count_request(request, profile, tok)
+    loaded = load(plan)
+    assert [len(loaded.images), len(loaded.videos), len(loaded.audios)] == [1, 1, 1]
+    assert loaded.images[0].plan == plan.items[0].detail
+
+
+def test_api_takes_profile_names(tmp_path):
+    from mmtok.fusion import plan_sequence
+
+    request = user(text("hi"), image(64, 64))
+    tok = tokenizer_for("qwen2-vl")
+    by_name = plan_sequence(request, "qwen2-vl", tok)
+    by_profile = plan_sequence(request, get_profile("qwen2-vl"), tok)
+    assert np.array_equal(by_name.input_ids, by_profile.input_ids)
+    assert count_request(request, "qwen2-vl", tok).total == len(by_name.input_ids)
+    with pytest.raises(ConfigError, match="unknown profile 'nope'"):
+        plan_sequence(request, "nope", tok)

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmtok.fusion.sequence import count_request, encode
+from mmtok.fusion.plan import count_request
+
+from mmtok.fusion.tensors import encode
 from mmtok.profiles import get_profile
 from mmtok.text.tokenizers import hf_tokenizer
 from tests.images import encode as encode_image

@@ -19,7 +19,7 @@ from mistral_common.protocol.instruct.messages import (
 )
 from mistral_common.protocol.instruct.request import ChatCompletionRequest
 
-from mmtok.fusion.sequence import encode
+from mmtok.fusion.tensors import encode
 from mmtok.profiles import get_profile
 from tests.images import encode as encode_image
 from tests.images import random_image

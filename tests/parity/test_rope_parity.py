@@ -26,7 +26,9 @@ from mmtok.fusion.layout import (
     video_segment,
 )
 from mmtok.fusion.request import Request
-from mmtok.fusion.sequence import Encoded, batch, encode_batch, positions
+from mmtok.fusion.tensors import Encoded
+from mmtok.fusion.inputs import batch, encode_batch
+from mmtok.fusion.plan import positions
 from mmtok.profiles import get_profile
 from tests.images import encode, random_image
 from tests.parity import fusion_references as ref

@@ -14,7 +14,8 @@ from mmtok.cli.app import app
 from mmtok.cli.render import console
 from mmtok.count import count_file
 from mmtok.fusion.request import load_request
-from mmtok.fusion.sequence import encode, resolve_tokenizer
+from mmtok.fusion.tensors import encode
+from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.profiles import PROFILES, get_profile
 from mmtok.samples import write_samples
 

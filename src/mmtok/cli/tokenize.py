@@ -21,11 +21,13 @@ from mmtok.cli.options import (
 from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.errors import BudgetError, ConfigError, MmtokError
 from mmtok.fusion.layout import Span
+from mmtok.fusion.plan import SequencePlan, plan_sequence
 from mmtok.fusion.request import load_request
-from mmtok.fusion.sequence import Encoded, TokenizerFallbackWarning, encode, resolve_tokenizer
+from mmtok.fusion.tensors import Encoded, load
+from mmtok.fusion.tokenizer import TokenizerFallbackWarning, resolve_tokenizer
 
 
-def _describe(span: Span, encoded: Encoded) -> str:
+def _describe(span: Span, encoded: SequencePlan) -> str:
     """``text 12``, ``image 1: grid 1×34×46 → 391 tokens``, ``audio 1 → 52 tokens``."""
     if span.modality == "text":
         return f"text {span.tokens}"
@@ -91,15 +93,17 @@ def tokenize_command(
                 req = plan.request
             elif fit:
                 raise ConfigError("--fit needs --context")
-            encoded = encode(req, prof, tok, advance=advance)
+            encoded = plan_sequence(req, prof, tok, advance=advance)  # headers only
+            # Media are decoded only when tensors are written.
+            loaded = load(encoded) if out is not None else None
         except MmtokError as exc:
             fail(str(exc))
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-    if out is not None:
+    if loaded is not None:
         from safetensors.torch import save_file
 
-        save_file(_tensors(encoded), str(out))
+        save_file(_tensors(loaded), str(out))
     if json_out:
         print_json({**encoded.to_json(), "tokenizer": tok.name})
         return

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from mmtok.image.pixels import lookup_hwc, patchify
 from mmtok.media.source import Source
 from mmtok.profiles.base import Profile
-from mmtok.video.frames import decode_frames
+from mmtok.video.frames import FrameSelection, decode_frames
 from mmtok.video.plan import TextTokens, VideoPlan, count_video
 from mmtok.video.sampling import Sampling
 
@@ -101,6 +101,14 @@ def preprocess_video(frames: np.ndarray, profile: Profile, plan: VideoPlan) -> V
     return VideoTensors(patches, grid, plan)
 
 
+def load_frames(
+    source: Source, profile: Profile, selection: FrameSelection, plan: VideoPlan
+) -> VideoTensors:
+    """Decode the frames a plan selected, resized as they arrive, into tensors."""
+    frames = decode_frames(source, selection.indices, transform=frame_resizer(plan.resized))
+    return preprocess_video(frames, profile, plan)
+
+
 def load_video(
     source: Source,
     profile: Profile,
@@ -109,9 +117,8 @@ def load_video(
     max_duration: float | None = None,
     timestamp_tokens: TextTokens | None = None,
 ) -> VideoTensors:
-    """Decode only the sampled frames of ``source``, resized as they arrive, into tensors."""
+    """Probe, sample and plan ``source`` (:func:`count_video`), then :func:`load_frames`."""
     _, selection, plan = count_video(
         source, profile, sampling, max_duration=max_duration, timestamp_tokens=timestamp_tokens
     )
-    frames = decode_frames(source, selection.indices, transform=frame_resizer(plan.resized))
-    return preprocess_video(frames, profile, plan)
+    return load_frames(source, profile, selection, plan)

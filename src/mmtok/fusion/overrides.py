@@ -1,0 +1,55 @@
+"""Per-item overrides: a media part's own options applied to the profile it is planned under."""
+
+from __future__ import annotations
+
+from mmtok.errors import RequestError
+from mmtok.fusion.request import ImagePart, MediaPart, VideoPart
+from mmtok.image.policies import MaxSide, SmartResize
+from mmtok.profiles.base import Profile
+
+_VIDEO_OVERRIDES = {
+    "fps": "video_fps",
+    "max_frames": "video_max_frames",
+    "min_pixels": "video_min_pixels",
+    "max_pixels": "video_max_pixels",
+}
+
+
+def check(condition: bool, where: str, problem: str) -> None:
+    """Raise :class:`RequestError` ``"{where}: {problem}"`` unless ``condition`` holds."""
+    if not condition:
+        raise RequestError(f"{where}: {problem}")
+
+
+def item_profile(part: MediaPart, profile: Profile, where: str = "media") -> Profile:
+    """``profile`` with the part's own overrides applied — the one place they are mapped.
+
+    Images: ``min_pixels``/``max_pixels`` (dynamic-resolution profiles) or ``max_image_size``
+    (max-side profiles); videos: ``fps``, ``max_frames``, ``min_pixels``, ``max_pixels`` onto
+    the profile's video fields. An override the profile has no knob for is a
+    :class:`RequestError` naming ``where``.
+    """
+    if isinstance(part, VideoPart):
+        changes = {
+            name: value
+            for attr, name in _VIDEO_OVERRIDES.items()
+            if (value := getattr(part, attr)) is not None
+        }
+        return profile.with_options(**changes) if changes else profile
+    if not isinstance(part, ImagePart):
+        return profile
+    changes = {k: v for k in ("min_pixels", "max_pixels") if (v := getattr(part, k)) is not None}
+    if changes:
+        check(
+            isinstance(profile.resize, SmartResize),
+            where,
+            f"min_pixels/max_pixels apply to dynamic-resolution profiles, not {profile.name}",
+        )
+    if part.max_image_size is not None:
+        check(
+            isinstance(profile.resize, MaxSide),
+            where,
+            f"max_image_size applies to max-side profiles (Pixtral), not {profile.name}",
+        )
+        changes["max_image_size"] = part.max_image_size
+    return profile.with_options(**changes) if changes else profile
