@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from mmtok.budget.cost import estimate, kv_cache_bytes, load_llm, prefill_flops, spec_from_config
+from mmtok.budget.cost import estimate, kv_cache_bytes, load_llm, prefill_flops, vision_flops
+from mmtok.budget.plan import plan_request
 from mmtok.errors import ConfigError
+from mmtok.fusion.request import parse_request
+from mmtok.profiles import get_profile
+from mmtok.profiles.dims import LLAMA_3_8B, VisionSpec, spec_from_config
 
 # Meta-Llama-3-8B config.json (the fields that matter).
 LLAMA3_8B = {
@@ -97,3 +102,54 @@ def test_bad_configs_are_refused(tmp_path):
         spec_from_config({"hidden_size": 8, "num_attention_heads": 2, "vocab_size": 10})
     with pytest.raises(ConfigError, match="must be an integer"):
         spec_from_config(dict(LLAMA3_8B, num_hidden_layers="many"))
+
+
+def test_vision_tower_flops_by_hand():
+    # CLIP ViT-L/14-336 on 576 patches: per layer 2·576·(4·1024² + 2·1024·4096) linear
+    # = 14,495,514,624 plus attention 4·576²·1024 = 1,358,954,496; × 24 layers.
+    spec = VisionSpec("clip", 24, 1024, 4096)
+    assert vision_flops(spec, 576) == 24 * (14_495_514_624 + 1_358_954_496)
+
+
+def test_each_profile_plans_with_its_own_llm_and_tower():
+    request = parse_request({"messages": [{"role": "user", "content": "hello"}]})
+    profile = get_profile("generic")
+    plan = plan_request(request, profile, context=1000)
+    assert plan.llm == "llama-3-8b"
+    assert plan.cost == estimate(LLAMA_3_8B, plan.input_tokens)
+    small = dataclasses.replace(profile, llm=spec_from_config(QWEN2_7B, "qwen"), name="x")
+    assert plan_request(request, small, context=1000).cost == estimate(
+        spec_from_config(QWEN2_7B), plan.input_tokens
+    )
+
+
+@pytest.mark.filterwarnings("ignore::mmtok.fusion.tokenizer.TokenizerFallbackWarning")
+def test_a_model_folder_costs_its_config_dimensions(tmp_path):
+    from transformers import LlavaConfig
+
+    LlavaConfig(
+        text_config={
+            "model_type": "llama",
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "intermediate_size": 128,
+            "vocab_size": 1000,
+        },
+        vision_config={
+            "model_type": "clip_vision_model",
+            "hidden_size": 32,
+            "num_attention_heads": 4,
+        },
+    ).save_pretrained(tmp_path)
+    request = parse_request({"messages": [{"role": "user", "content": "hello there"}]})
+    plan = plan_request(request, get_profile(tmp_path), context=1000)
+    n = plan.input_tokens
+    # head_dim 64/4 = 16. Per layer: attention 64·16·(2·4 + 2·2) = 12,288; MLP 3·64·128 =
+    # 24,576 → 36,864; × 2 layers = 73,728. LM head 2·64·1000 = 128,000.
+    assert plan.cost.linear_flops == 2 * n * 73_728 + 128_000
+    assert plan.cost.attention_flops == 2 * 4 * 16 * n * (n + 1) * 2
+    # K and V: 2·2 layers·2 heads·16·2 bytes = 256 bytes per token.
+    assert plan.cost.kv_cache_bytes == 256 * n
+    assert plan.llm == tmp_path.name

@@ -1,11 +1,17 @@
-"""Profiles: built-in values, options, and building from a local Hugging Face folder."""
+"""Profiles: built-in values, options, names as labels only, and building from a local
+Hugging Face folder (image rules and cost dimensions)."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
+import re
+from pathlib import Path
 
 import pytest
 
+import mmtok
 from mmtok.errors import ConfigError, UnsupportedMediaError
 from mmtok.profiles import PROFILES, AnyRes, FixedSize, SmartResize, get_profile
 
@@ -152,4 +158,204 @@ def test_unknown_family_folder_is_refused(tmp_path):
 def test_malformed_json_is_refused(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
+        get_profile(tmp_path)
+
+
+# --- names are labels -----------------------------------------------------------------------
+
+
+def _rename_request() -> dict:
+    from tests.images import encode as encode_image
+    from tests.images import random_image
+
+    png = encode_image(random_image(90, 60), "PNG")
+    return {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "hi there"},
+                    {"type": "image", "data": png},
+                    {"type": "text", "text": "and this?"},
+                ],
+            },
+            {"role": "assistant", "content": "A picture."},
+            {"role": "user", "content": [{"type": "image", "data": png}]},
+        ],
+        "labels": True,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_a_renamed_profile_behaves_exactly_like_the_original(name):
+    """Issue 13: renaming qwen2-vl switched its chat template (101 → 89 tokens)."""
+    import warnings
+
+    import numpy as np
+
+    from mmtok.budget.plan import plan_request
+    from mmtok.fusion import count_request, encode, parse_request, resolve_tokenizer
+    from mmtok.text.templates import render, template_for
+
+    original = PROFILES[name]
+    renamed = dataclasses.replace(original, name="renamed-x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tok = resolve_tokenizer(original)
+        assert resolve_tokenizer(renamed).specials == tok.specials
+    request = parse_request(_rename_request())
+    assert template_for(renamed) == template_for(original)
+    assert render(request, template_for(renamed)) == render(request, template_for(original))
+    a, b = count_request(request, original, tok), count_request(request, renamed, tok)
+    assert (a.total, a.text, a.parts) == (b.total, b.text, b.parts)
+    x, y = encode(request, original, tok), encode(request, renamed, tok)
+    assert np.array_equal(x.input_ids, y.input_ids)
+    assert np.array_equal(x.position_ids, y.position_ids)
+    assert np.array_equal(x.modality_ids, y.modality_ids)
+    assert x.spans == y.spans and x.rope_delta == y.rope_delta
+    p, q = (plan_request(request, prof, tok, context=200_000) for prof in (original, renamed))
+    assert (p.cost, p.llm, p.input_tokens) == (q.cost, q.llm, q.input_tokens)
+    assert p.cost.vision_flops > 0
+
+
+def _name_lookups(tree: ast.AST) -> list[tuple[int, str]]:
+    """``<profile>.name`` used other than as a label: compared, used as a key or looked up,
+    tested for truth, or parsed (``.name.split("@")``)."""
+    profile_like = re.compile(r"(^|[._])(profile|prof|base|own|p)$")
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr == "name"):
+            continue
+        if not profile_like.search(ast.unparse(node.value)):
+            continue
+        parent = parents.get(node)
+        looked_up = (
+            isinstance(parent, ast.Compare | ast.Attribute | ast.BoolOp | ast.If | ast.IfExp)
+            or (isinstance(parent, ast.Subscript) and parent.slice is node)
+            or (
+                isinstance(parent, ast.Call)
+                and node in parent.args
+                and isinstance(parent.func, ast.Attribute)
+                and parent.func.attr in {"get", "pop", "setdefault"}
+            )
+        )
+        if looked_up:
+            found.append((node.lineno, ast.unparse(parent)))
+    return found
+
+
+def test_the_lookup_finder_catches_the_old_branches():
+    old = (
+        "spec = VISION_PRESETS.get(profile.name.split('@')[0])\n"
+        "if merge and base.name != 'llava-1.5': pass\n"
+        "t = TEMPLATES[profile.name]\n"
+        "ok = f'{profile.name}: fine'\n"
+        "row = {'profile': profile.name}\n"
+    )
+    assert sorted(line for line, _ in _name_lookups(ast.parse(old))) == [1, 2, 3]
+
+
+def test_no_source_file_branches_on_a_profile_name():
+    root = Path(mmtok.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{line}: {code}"
+        for path in sorted(root.rglob("*.py"))
+        for line, code in _name_lookups(ast.parse(path.read_text()))
+    ]
+    assert not found, found
+
+
+# --- rules read from a model folder -----------------------------------------------------------
+
+
+def test_a_qwen_folder_costs_its_own_dimensions(tmp_path):
+    from transformers import Qwen2VLConfig
+
+    Qwen2VLConfig(
+        text_config={
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "intermediate_size": 128,
+            "vocab_size": 1000,
+        },
+        vision_config={"depth": 3, "embed_dim": 32, "mlp_ratio": 4, "num_heads": 4},
+    ).save_pretrained(tmp_path)
+    profile = get_profile(tmp_path)
+    llm, vision = profile.llm, profile.vision
+    # head_dim is not written for Qwen2-VL's text model: hidden / heads = 64 / 4.
+    assert (llm.layers, llm.hidden, llm.heads, llm.kv_heads, llm.head_dim) == (2, 64, 4, 2, 16)
+    assert (llm.intermediate, llm.vocab, llm.mlp_matrices) == (128, 1000, 3)
+    # Qwen2-VL's tower: depth × embed_dim, MLP width embed_dim · mlp_ratio (its hidden_size is
+    # the LLM's width, not the tower's).
+    assert (vision.layers, vision.hidden, vision.intermediate) == (3, 32, 128)
+    assert vision.mlp_matrices == get_profile("qwen2-vl").vision.mlp_matrices
+    assert profile.template == get_profile("qwen2-vl").template
+    assert profile.merge_size == 2
+
+
+def test_a_llava_folder_costs_its_own_dimensions(tmp_path):
+    from transformers import LlavaConfig
+
+    LlavaConfig(
+        text_config={
+            "model_type": "llama",
+            "hidden_size": 96,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 6,
+            "num_key_value_heads": 3,
+            "intermediate_size": 200,
+            "vocab_size": 500,
+        },
+        vision_config={
+            "model_type": "clip_vision_model",
+            "hidden_size": 48,
+            "num_hidden_layers": 2,
+            "intermediate_size": 80,
+            "num_attention_heads": 4,
+        },
+    ).save_pretrained(tmp_path)
+    profile = get_profile(tmp_path)
+    llm, vision = profile.llm, profile.vision
+    assert (llm.layers, llm.hidden, llm.heads, llm.kv_heads, llm.head_dim) == (3, 96, 6, 3, 16)
+    assert (llm.intermediate, llm.vocab) == (200, 500)
+    assert (vision.layers, vision.hidden, vision.intermediate) == (2, 48, 80)
+    assert profile.template == get_profile("llava-1.5").template
+
+
+def test_a_folder_keeps_the_family_preset_for_keys_it_lacks(tmp_path):
+    # llava-hf/llava-1.5-7b-hf states only what differs from LlamaConfig: its vocabulary.
+    _write(
+        tmp_path,
+        "config.json",
+        {"model_type": "llava", "text_config": {"model_type": "llama", "vocab_size": 32064}},
+    )
+    profile = get_profile(tmp_path)
+    base = get_profile("llava-1.5")
+    assert profile.llm == dataclasses.replace(base.llm, vocab=32064, name=tmp_path.name)
+    assert profile.vision == base.vision
+
+
+def test_a_folder_without_dimensions_keeps_the_presets(tmp_path):
+    _write(tmp_path, "config.json", {"model_type": "qwen2_5_vl"})
+    profile, base = get_profile(tmp_path), get_profile("qwen2.5-vl")
+    assert (profile.llm, profile.vision) == (base.llm, base.vision)
+
+
+def test_llava_ignores_a_folders_merge_size(tmp_path):
+    _write(tmp_path, "config.json", {"model_type": "llava", "spatial_merge_size": 2})
+    assert get_profile(tmp_path).merge_size == 1
+    assert get_profile(tmp_path).plan_image(500, 500).tokens == 576
+
+
+def test_a_non_integer_dimension_is_refused_naming_the_key(tmp_path):
+    _write(
+        tmp_path,
+        "config.json",
+        {"model_type": "qwen2_vl", "text_config": {"num_hidden_layers": "many"}},
+    )
+    with pytest.raises(ConfigError, match=r"config\.json: num_hidden_layers must be an integer"):
         get_profile(tmp_path)

@@ -26,8 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mmtok.errors import BudgetError, ConfigError
+from mmtok.fusion.plan import RequestCount, count_request
 from mmtok.fusion.request import ImagePart, Request, VideoPart
-from mmtok.fusion.sequence import RequestCount, count_request, resolve_tokenizer
+from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.image.policies import MaxSide, SmartResize
 from mmtok.profiles.base import Profile
 

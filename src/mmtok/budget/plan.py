@@ -6,15 +6,19 @@ Everything here is header-only: media are probed, never decoded, so a serving st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mmtok.budget.cost import DEFAULT_LLM, VISION_PRESETS, Cost, LLMSpec, estimate, load_llm
+from mmtok.budget.cost import Cost, estimate, vision_flops
 from mmtok.budget.fit import FIT_STEPS, fit_request
 from mmtok.errors import ConfigError
-from mmtok.fusion.request import Request
-from mmtok.fusion.sequence import RequestCount, count_request, resolve_tokenizer
+from mmtok.fusion.plan import RequestCount, count_request
+from mmtok.fusion.request import Request, parse_request
+from mmtok.fusion.tokenizer import resolve_tokenizer
+from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
+from mmtok.profiles.dims import LLMSpec
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,12 @@ def _items(request: Request, count: RequestCount) -> tuple[PlanItem, ...]:
 
 
 def _vision_flops(profile: Profile, count: RequestCount) -> int:
-    spec = VISION_PRESETS.get(profile.name.split("@")[0])
+    spec = profile.vision
     if spec is None:
         return 0
     # Audio parts run an audio encoder, not the vision tower: only images and videos count.
     grids = (pc.grid for pc in count.parts if pc.kind in ("image", "video"))
-    return sum(t * spec.flops(h * w) for t, h, w in grids)
+    return sum(t * vision_flops(spec, h * w) for t, h, w in grids)
 
 
 def _checks(
@@ -185,8 +189,8 @@ def check_budget(context: int, reserve_output: int) -> None:
 
 
 def plan_request(
-    request: Request,
-    profile: Profile,
+    request: Request | Mapping[str, Any],
+    profile: ProfileLike,
     tokenizer: object = None,
     *,
     context: int,
@@ -205,8 +209,10 @@ def plan_request(
     context) and :class:`BudgetError` when fitting cannot succeed (the text alone is too long).
     """
     check_budget(context, reserve_output)
+    profile = as_profile(profile)
+    request = parse_request(request)
     limits = limits or Limits()
-    spec = llm or load_llm(DEFAULT_LLM.get(profile.name.split("@")[0], "llama-3-8b"))
+    spec = llm or profile.llm
     tok = resolve_tokenizer(profile, tokenizer)  # type: ignore[arg-type]
     original = count_request(request, profile, tok)
     count, steps, fitted = original, (), None

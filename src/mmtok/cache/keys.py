@@ -67,6 +67,10 @@ NON_TENSOR_FIELDS: Mapping[str, str] = {
     "rope": "position ids",
     "modalities": "which inputs are accepted",
     "tokens_per_second": "video position ids (M-RoPE), not pixels",
+    "template": "the chat template shapes the text around the media",
+    "llm": "cost-model dimensions",
+    "vision": "cost-model dimensions (the encoder enters a key by its own identity)",
+    "merge_from_folder": "how a model folder is read; the merge size itself is keyed",
     "source": "where the profile was read from",
     "extra": "free-form notes",
 }

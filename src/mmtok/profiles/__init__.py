@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mmtok.errors import ConfigError
@@ -31,6 +32,14 @@ def get_profile(name_or_folder: str | Path) -> Profile:
     )
 
 
+ProfileLike = Profile | str | os.PathLike[str]
+
+
+def as_profile(profile: ProfileLike) -> Profile:
+    """``profile`` itself, or the built-in profile or model folder it names."""
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
 __all__ = [
     "PROFILES",
     "AnyRes",
@@ -38,7 +47,9 @@ __all__ = [
     "ImagePlan",
     "MaxSide",
     "Profile",
+    "ProfileLike",
     "SmartResize",
     "SpecialTokens",
+    "as_profile",
     "get_profile",
 ]

@@ -1,9 +1,11 @@
-"""A model family's image rules as data: resize policy, patch grid, token layout, normalisation.
+"""A model family's rules as data: resize policy, patch grid, token layout, normalisation, chat
+template and cost dimensions.
 
 A :class:`Profile` answers, from an image's width and height alone, how the model resizes it,
 which patch grid its vision tower sees and how many tokens it becomes in the sequence
 (:meth:`Profile.plan_image`). Preprocessing (``mmtok.image.pixels``) and the sequence builder read
-the same plan, so the count and the tensors can never disagree.
+the same plan, so the count and the tensors can never disagree. A profile's ``name`` is a
+label only: no rule is looked up by it, so a renamed copy behaves exactly like the original.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Literal
 
 from mmtok.image.layouts import plan_image
 from mmtok.image.policies import ImagePlan, ResizePolicy
+from mmtok.profiles.dims import LLAMA_3_8B, LLMSpec, VisionSpec
+from mmtok.text.templates import PLAIN, ChatTemplate
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -52,6 +56,10 @@ class Profile:
     end token (Pixtral), ``anyres`` is LLaVA-NeXT's base view plus unpadded crops with a
     newline per feature row. ``num_additional_tokens`` is added per encoder view (LLaVA's CLS
     token), ``drop_cls`` removes one per image again (the ``default`` feature-select strategy).
+    ``template`` renders chat requests; ``llm`` and ``vision`` are the dimensions the cost
+    model reads (``vision=None``: no tower FLOPs counted). ``merge_from_folder``: a model
+    folder's ``merge_size`` / ``spatial_merge_size`` applies to this family (LLaVA's
+    projector merges nothing, whatever its folder's vision config says).
     """
 
     name: str
@@ -76,6 +84,10 @@ class Profile:
     video_min_pixels: int | None = None
     video_max_pixels: int | None = None
     tokens_per_second: float | None = None
+    template: ChatTemplate = PLAIN
+    llm: LLMSpec = LLAMA_3_8B
+    vision: VisionSpec | None = None
+    merge_from_folder: bool = True
     source: str = "built-in"
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 

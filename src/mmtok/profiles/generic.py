@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mmtok.image.policies import SmartResize
 from mmtok.profiles.base import Profile, SpecialTokens
+from mmtok.profiles.dims import LLAMA_3_8B, VisionSpec
+from mmtok.text.templates import PLAIN
 
 GENERIC = Profile(
     name="generic",
@@ -31,4 +33,7 @@ GENERIC = Profile(
     modalities=("image", "video", "audio"),
     video_min_pixels=32 * 32,
     video_max_pixels=256 * 256,
+    template=PLAIN,
+    llm=LLAMA_3_8B,
+    vision=VisionSpec("vit-b-16", 12, 768, 3072),
 )

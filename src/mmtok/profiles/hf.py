@@ -1,10 +1,11 @@
 """Build a profile from a local Hugging Face model folder, without network or transformers.
 
 Reads ``preprocessor_config.json`` (image rules), ``processor_config.json`` (token rules of
-the processor) and ``config.json`` (model type, vision config). The family is recognised from
-``config.json``'s ``model_type`` (or the image processor's class name); its built-in profile
-supplies the layout and special tokens, and the folder's values override sizes, pixel
-limits, normalisation and token rules.
+the processor) and ``config.json`` (model type, vision config, model dimensions). The family
+is recognised from ``config.json``'s ``model_type`` (or the image processor's class name); its
+built-in profile supplies the layout, special tokens and chat template, and the folder's
+values override sizes, pixel limits, normalisation, token rules and the LLM and vision-tower
+dimensions of the cost model (a key the folder lacks keeps the family's value).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from mmtok.errors import ConfigError
 from mmtok.image.policies import AnyRes, FixedSize, MaxSide, SmartResize
 from mmtok.profiles.base import Profile
+from mmtok.profiles.dims import llm_from_config, vision_from_config
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
 from mmtok.profiles.pixtral import PIXTRAL
 from mmtok.profiles.qwen import QWEN2_5_VL, QWEN2_VL
@@ -130,7 +132,7 @@ def profile_from_folder(folder: Path) -> Profile:
         or proc.get("spatial_merge_size")
         or vision.get("spatial_merge_size")
     )
-    if merge and base.layout != "anyres" and base.name != "llava-1.5":
+    if merge and base.merge_from_folder:
         changes["merge_size"] = int(merge)
     if pre.get("temporal_patch_size"):
         changes["temporal_patch_size"] = int(pre["temporal_patch_size"])
@@ -148,4 +150,8 @@ def profile_from_folder(folder: Path) -> Profile:
         changes["drop_cls"] = strategy == "default"
     if proc.get("num_additional_image_tokens") is not None:
         changes["num_additional_tokens"] = int(proc["num_additional_image_tokens"])
+    source = str(folder / "config.json")
+    changes["llm"] = llm_from_config(config, base.llm, folder.name, source)
+    if base.vision is not None:
+        changes["vision"] = vision_from_config(config, base.vision, folder.name, source)
     return replace(base, **changes)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mmtok.image.policies import MaxSide
 from mmtok.profiles.base import CLIP_MEAN, CLIP_STD, Profile, SpecialTokens
+from mmtok.profiles.dims import MISTRAL_NEMO_12B, VisionSpec
+from mmtok.text.templates import MISTRAL
 
 PIXTRAL = Profile(
     name="pixtral",
@@ -20,4 +22,7 @@ PIXTRAL = Profile(
     image_mean=CLIP_MEAN,
     image_std=CLIP_STD,
     resampler="opencv",
+    template=MISTRAL,
+    llm=MISTRAL_NEMO_12B,
+    vision=VisionSpec("pixtral-vit-400m", 24, 1024, 4096, mlp_matrices=3),
 )

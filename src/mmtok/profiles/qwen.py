@@ -11,6 +11,8 @@ from dataclasses import replace
 
 from mmtok.image.policies import SmartResize
 from mmtok.profiles.base import Profile, SpecialTokens
+from mmtok.profiles.dims import QWEN2_7B, VisionSpec
+from mmtok.text.templates import CHATML
 
 _TOKENS = SpecialTokens(
     image="<|image_pad|>",
@@ -33,8 +35,17 @@ QWEN2_VL = Profile(
     modalities=("image", "video"),
     video_min_pixels=128 * 28 * 28,
     video_max_pixels=768 * 28 * 28,
+    template=CHATML,
+    llm=QWEN2_7B,
+    vision=VisionSpec("qwen2-vl-vit-675m", 32, 1280, 5120),
 )
 
 # Qwen2.5-VL shares the image rules; its M-RoPE scales video time by seconds per temporal
 # patch × ``tokens_per_second`` (2 in the released checkpoints' ``vision_config``).
-QWEN2_5_VL = replace(QWEN2_VL, name="qwen2.5-vl", tokens_per_second=2)
+# Its tower has a gated MLP of width 3,420.
+QWEN2_5_VL = replace(
+    QWEN2_VL,
+    name="qwen2.5-vl",
+    tokens_per_second=2,
+    vision=VisionSpec("qwen2.5-vl-vit", 32, 1280, 3420, mlp_matrices=3),
+)

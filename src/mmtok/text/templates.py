@@ -3,7 +3,8 @@
 A template turns the request into *pieces*: text to tokenize (each :class:`Text` on its own,
 so a template decides where the reference tokenizer sees one string), control tokens by
 name, the BOS/EOS of the tokenizer, and media items that :mod:`mmtok.fusion.layout` expands.
-One small render function per style, chosen by the profile's family in :data:`TEMPLATES`:
+One small render function per style; a :class:`ChatTemplate` is data that a profile holds
+(``Profile.template``), so renaming a profile never changes its template:
 
 - ``chatml`` (Qwen2-VL, Qwen2.5-VL): the models' Jinja template — a default system turn,
   ``<|im_start|>role\\n … <|im_end|>\\n``, labels "Picture 1: " / "Video 1: ";
@@ -20,12 +21,19 @@ each placeholder replaced by its item (special tokens written in the prompt are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mmtok.errors import RequestError
-from mmtok.fusion.request import PLACEHOLDER, MediaKind, Request, TextPart
-from mmtok.profiles.base import Profile
+
+if TYPE_CHECKING:  # text sits below fusion and profiles: their types only, never their code
+    from mmtok.fusion.request import MediaKind, Request
+    from mmtok.profiles.base import Profile
+
+PLACEHOLDER = re.compile(r"<(image|video|audio)>")
+"""A media placeholder in a prompt-form request, replaced by its item when rendered."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +232,13 @@ def render_plain(turns: Sequence[Turn], add_generation_prompt: bool) -> list[Pie
     return _merge_text(out)
 
 
-LABELS = {"image": "Image {n}: ", "video": "Video {n}: ", "audio": "Audio {n}: "}
+@dataclass(frozen=True)
+class Labels:
+    """What ``labels=True`` writes before each media item; ``{n}`` counts items of a kind."""
+
+    image: str = "Image {n}: "
+    video: str = "Video {n}: "
+    audio: str = "Audio {n}: "
 
 
 @dataclass(frozen=True)
@@ -233,7 +247,8 @@ class ChatTemplate:
 
     ``bos``: prompt-form requests open with the tokenizer's BOS. ``builtin``: the family's
     own tokenizer is the built-in Tekken (otherwise the fallback is approximate for text).
-    ``controls``: control tokens it writes, which a fallback tokenizer must have.
+    ``controls``: control tokens it writes, which a fallback tokenizer must have. ``name``
+    is a label.
     """
 
     name: str
@@ -241,7 +256,7 @@ class ChatTemplate:
     bos: bool
     builtin: bool
     controls: tuple[str, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=lambda: dict(LABELS))
+    labels: Labels = Labels()
 
 
 CHATML = ChatTemplate(
@@ -250,7 +265,7 @@ CHATML = ChatTemplate(
     bos=False,
     builtin=False,
     controls=("<|im_start|>", "<|im_end|>"),
-    labels={**LABELS, "image": "Picture {n}: "},
+    labels=Labels(image="Picture {n}: "),
 )
 MISTRAL = ChatTemplate(
     "mistral", render_mistral, bos=True, builtin=True, controls=("[INST]", "[/INST]")
@@ -258,24 +273,10 @@ MISTRAL = ChatTemplate(
 VICUNA = ChatTemplate("vicuna", render_vicuna, bos=True, builtin=False)
 PLAIN = ChatTemplate("plain", render_plain, bos=True, builtin=True)
 
-TEMPLATES: dict[str, ChatTemplate] = {
-    "qwen2-vl": CHATML,
-    "qwen2.5-vl": CHATML,
-    "pixtral": MISTRAL,
-    "llava-1.5": VICUNA,
-    "llava-next": VICUNA,
-    "generic": PLAIN,
-}
-
-
-def family(profile: Profile) -> str:
-    """The built-in family a profile belongs to (a model-folder profile is ``family@folder``)."""
-    return profile.name.split("@", 1)[0]
-
 
 def template_for(profile: Profile) -> ChatTemplate:
-    """The chat template of the profile's family (``plain`` for an unknown family)."""
-    return TEMPLATES.get(family(profile), PLAIN)
+    """The profile's chat template (``Profile.template``)."""
+    return profile.template
 
 
 def _items(request: Request, template: ChatTemplate) -> list[Item | None]:
@@ -288,7 +289,7 @@ def _items(request: Request, template: ChatTemplate) -> list[Item | None]:
             continue
         n = seen.get(part.type, 0)
         seen[part.type] = n + 1
-        label = template.labels[part.type].format(n=n + 1) if request.labels else ""
+        label = getattr(template.labels, part.type).format(n=n + 1) if request.labels else ""
         items.append(Item(part_index, part.type, n, label))
     return items
 
@@ -311,7 +312,7 @@ def render(request: Request, template: ChatTemplate) -> list[Piece]:
     for message in request.messages:
         content: list[str | Item] = []
         for part in message.parts():
-            if isinstance(part, TextPart):
+            if part.type == "text":
                 content.append(part.text)
             elif (item := next(items)) is not None:
                 content.append(item)

@@ -14,16 +14,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mmtok.errors import UnsupportedMediaError
 from mmtok.image import resize as rz
 from mmtok.image.policies import SmartResize
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source
-from mmtok.profiles.base import Profile
 from mmtok.video.frames import FrameSelection, select_frames
 from mmtok.video.probe import probe_video
 from mmtok.video.sampling import Sampling, frame_max_pixels, frame_timestamps
+
+if TYPE_CHECKING:
+    from mmtok.profiles.base import Profile
 
 TextTokens = Callable[[str], int]
 
