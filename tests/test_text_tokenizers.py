@@ -43,6 +43,35 @@ def test_tekken_specials():
         assert tok.token_id(name) == tekken.get_special_token(name)
     assert (tok.bos_id, tok.eos_id) == (tekken.bos_id, tekken.eos_id)
     assert tok.vocab_size == tekken.n_words
+    # the whole special-token table, rank by rank
+    assert tok.specials == {tekken.id_to_piece(i): i for i in range(tekken.num_special_tokens)}
+
+
+def test_tekken_file_with_its_own_special_tokens(tmp_path):
+    """A newer Tekken file lists its special tokens; read exactly as mistral-common reads it."""
+    from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+    data = json.loads(default_tekken_path().read_text())
+    data["config"]["version"] = "v13"
+    data["config"]["default_num_special_tokens"] = 40
+    data["config"]["default_vocab_size"] = 40 + 5000
+    data["vocab"] = data["vocab"][:6000]
+    names = ["<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[IMG]", "[IMG_BREAK]", "[IMG_END]"]
+    data["special_tokens"] = [
+        {"rank": i, "token_str": n, "is_control": True} for i, n in enumerate(names)
+    ]
+    path = tmp_path / "tekken.json"
+    path.write_text(json.dumps(data))
+    ref_tok = Tekkenizer.from_file(path)
+    tok = load_tokenizer(path)
+    assert tok.specials == {ref_tok.id_to_piece(i): i for i in range(ref_tok.num_special_tokens)}
+    text = "Hello wörld [IMG] 12345 🙂"
+    assert tok.encode(text) == ref_tok.encode(text, bos=False, eos=False)
+    assert tok.vocab_size == ref_tok.n_words
+    del data["special_tokens"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="special_tokens missing"):
+        load_tokenizer(path)
 
 
 @cache

@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mmtok.audio.plan import count_audio
-from mmtok.errors import MmtokError
+from mmtok.errors import MmtokError, describe
 from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS
+from mmtok.media.container import DEFAULT_MAX_DURATION
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source, source_name
 from mmtok.probe import probe
+from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
 from mmtok.video.plan import count_video
 from mmtok.video.sampling import sampling_for
@@ -30,7 +32,7 @@ class CountOptions:
     max_frames: int | None = None  # upper bound on sampled frames
     num_frames: int | None = None  # frames for uniform sampling
     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS  # decompression-bomb limit
-    max_duration: float | None = None  # seconds; longer video/audio is refused
+    max_duration: float | None = DEFAULT_MAX_DURATION  # seconds; longer video/audio is refused
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,16 @@ def count_info(info: MediaInfo, profile: Profile, options: CountOptions) -> Coun
     return _timed_row(info, profile, options)
 
 
-def count_file(source: Source, profile: Profile, options: CountOptions | None = None) -> CountRow:
-    """Probe ``source`` (headers only) and count its tokens under ``profile``.
+def count_file(
+    source: Source, profile: ProfileLike, options: CountOptions | None = None
+) -> CountRow:
+    """Probe ``source`` (headers only) and count its tokens under ``profile`` (a profile, its
+    name or a model folder).
 
-    Never raises for a bad file: the row carries the error message instead.
+    Never raises for a bad file: the row carries the error message instead. An unknown
+    profile name raises :class:`~mmtok.errors.ConfigError`.
     """
+    profile = as_profile(profile)
     options = options or CountOptions()
     try:
         info = probe(source, max_pixels=options.max_pixels, max_duration=options.max_duration)
@@ -154,3 +161,11 @@ def count_file(source: Source, profile: Profile, options: CountOptions | None = 
         return count_info(info, profile, options)
     except MmtokError as exc:
         return CountRow(path=source_name(source), kind=None, error=str(exc))
+    except Exception as exc:  # a bug on one file must not stop the others (tests/test_fuzz.py
+        # calls probe and count_info directly, so such bugs still fail the suite)
+        problem = describe(exc)
+        return CountRow(
+            path=source_name(source),
+            kind=None,
+            error=f"{source_name(source)}: internal error ({type(exc).__name__}: {problem})",
+        )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mmtok.audio.plan import plan_audio
 from mmtok.errors import MmtokError
-from mmtok.profiles.base import Profile
+from mmtok.profiles import ProfileLike, as_profile
 from mmtok.video.plan import plan_video
 from mmtok.video.sampling import fps_indices, sampling_for
 
@@ -38,8 +38,9 @@ class DensityRow:
     per_second: float | None = None
 
 
-def image_density(profile: Profile) -> list[DensityRow]:
+def image_density(profile: ProfileLike) -> list[DensityRow]:
     """Tokens of one image at common resolutions (``width×height``)."""
+    profile = as_profile(profile)
     rows = []
     for w, h in IMAGE_SIZES:
         plan = profile.plan_image(h, w)
@@ -48,10 +49,11 @@ def image_density(profile: Profile) -> list[DensityRow]:
 
 
 def video_density(
-    profile: Profile, seconds: float = 60.0, video_fps: float = 30.0
+    profile: ProfileLike, seconds: float = 60.0, video_fps: float = 30.0
 ) -> list[DensityRow]:
     """Tokens of a ``seconds``-long clip at ``video_fps`` under the profile's default fps
     sampling, per size, and the resulting tokens per second of video."""
+    profile = as_profile(profile)
     if "video" not in profile.modalities:
         return []
     sampling = sampling_for(profile)
@@ -67,8 +69,9 @@ def video_density(
     return rows
 
 
-def audio_density(profile: Profile, seconds: float = 30.0) -> list[DensityRow]:
+def audio_density(profile: ProfileLike, seconds: float = 30.0) -> list[DensityRow]:
     """Tokens of ``seconds`` of audio (one encoder window) and tokens per second."""
+    profile = as_profile(profile)
     if "audio" not in profile.modalities:
         return []
     plan = plan_audio(round(seconds * 16000), profile)
@@ -76,8 +79,10 @@ def audio_density(profile: Profile, seconds: float = 30.0) -> list[DensityRow]:
     return [DensityRow("audio", f"{seconds:g} s", tokens, tokens / seconds)]
 
 
-def density_report(profile: Profile) -> list[DensityRow]:
-    """The whole table for a profile; modalities it lacks are simply absent."""
+def density_report(profile: ProfileLike) -> list[DensityRow]:
+    """The whole table for a profile (or its name, or a model folder); modalities it lacks
+    are simply absent."""
+    profile = as_profile(profile)
     rows = image_density(profile)
     with suppress(MmtokError):  # a profile without a video resize rule has no video density
         rows += video_density(profile)

@@ -6,39 +6,40 @@ memory and disk tiers; ``encode`` the one call site that looks the cache up befo
 
 from __future__ import annotations
 
-from mmtok.cache.encode import (
-    EncodedItem,
-    Encoder,
-    PixelInputs,
-    Projector,
-    TowerOptions,
-    VisualTokens,
-    encode_media,
-    encode_request,
-    item_profile,
-    media_params,
-    preprocess_cached,
-    preprocess_media,
-)
-from mmtok.cache.entry import CorruptEntryError
-from mmtok.cache.keys import (
-    PREPROCESS_VERSION,
-    PROFILE_FIELDS,
-    MediaItem,
-    cache_key,
-    canonical_json,
-    content_digest,
-    key_recipe,
-)
-from mmtok.cache.store import (
-    Cache,
-    CacheConfig,
-    CacheStats,
-    CacheWarning,
-    DiskTier,
-    TierLimits,
-    read_counters,
-)
+import importlib
+from typing import Any
+
+# Public name → its submodule. Names resolve on first use: ``encode`` and the entry format
+# load torch, which ``mmtok cache stats`` or the CLI's option defaults do not need.
+_EXPORTS: dict[str, str] = {
+    "EncodedItem": "encode",
+    "Encoder": "encode",
+    "PixelInputs": "encode",
+    "Projector": "encode",
+    "TowerOptions": "encode",
+    "VisualTokens": "encode",
+    "encode_media": "encode",
+    "encode_request": "encode",
+    "item_profile": "encode",
+    "media_params": "encode",
+    "preprocess_cached": "encode",
+    "preprocess_media": "encode",
+    "CorruptEntryError": "entry",
+    "PREPROCESS_VERSION": "keys",
+    "PROFILE_FIELDS": "keys",
+    "MediaItem": "keys",
+    "cache_key": "keys",
+    "canonical_json": "keys",
+    "content_digest": "keys",
+    "key_recipe": "keys",
+    "Cache": "store",
+    "CacheConfig": "store",
+    "CacheStats": "store",
+    "CacheWarning": "store",
+    "DiskTier": "store",
+    "TierLimits": "store",
+    "read_counters": "store",
+}
 
 __all__ = [
     "PREPROCESS_VERSION",
@@ -69,3 +70,11 @@ __all__ = [
     "preprocess_media",
     "read_counters",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mmtok.cache' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mmtok.cache.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -15,13 +15,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
-from safetensors.torch import load, save
-from torch import Tensor
 
 from mmtok.errors import MmtokError
+
+if TYPE_CHECKING:  # torch loads when an entry is packed or read, not on import
+    from torch import Tensor
 
 FORMAT = 1
 _HEADER = "mmtok.header"
@@ -62,6 +63,8 @@ def _checksum(data: bytes | bytearray, at: int) -> str:
 
 def pack(key: str, tensors: Mapping[str, Tensor], created: float) -> bytes:
     """The bytes of an entry holding ``tensors`` under ``key``, created at ``created``."""
+    from safetensors.torch import save
+
     header = {
         "format": FORMAT,
         "key": key,
@@ -110,6 +113,8 @@ def read_header(data: bytes) -> tuple[EntryHeader, str, int]:
 
 def load_tensors(data: bytes) -> dict[str, Tensor]:
     """The tensors of an entry, as new tensors of their own (no checks: see :func:`unpack`)."""
+    from safetensors.torch import load
+
     try:
         return load(data)
     except SafetensorError as exc:

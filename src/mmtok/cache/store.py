@@ -43,15 +43,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import NamedTuple
-
-from torch import Tensor
+from typing import TYPE_CHECKING, NamedTuple
 
 from mmtok.cache.entry import CorruptEntryError, load_tensors, pack, unpack
 from mmtok.errors import ConfigError
 
+if TYPE_CHECKING:  # the store moves tensors but needs torch only where entries are read
+    from torch import Tensor
+
 Clock = Callable[[], float]
-Tensors = dict[str, Tensor]
+Tensors = dict[str, "Tensor"]
 
 SUFFIX = ".safetensors"
 TEMP_PREFIX = ".tmp-"

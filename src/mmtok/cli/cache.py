@@ -8,18 +8,20 @@ import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from mmtok.cache import Cache, DiskTier, EncodedItem, TowerOptions, encode_request
-from mmtok.cache.store import DISK_BYTES
+from mmtok.cache.store import DISK_BYTES, DiskTier
 from mmtok.cli.app import app
 from mmtok.cli.options import load_profile
 from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.errors import MmtokError
 from mmtok.fusion.request import load_request
+
+if TYPE_CHECKING:  # encoding loads torch: only when ``mmtok encode`` runs
+    from mmtok.cache.encode import EncodedItem
 
 cache_app = typer.Typer(
     help="Inspect, check or empty a visual-token cache directory.", no_args_is_help=True
@@ -86,6 +88,8 @@ def encode_command(
     json_out: JsonOption = False,
 ) -> None:
     """Run preprocessing and the vision tower for every media item of a request (cached)."""
+    from mmtok.cache.encode import TowerOptions, encode_request
+    from mmtok.cache.store import Cache
     from mmtok.compress.tower import load_vision_tower
 
     with warnings.catch_warnings(record=True) as caught:

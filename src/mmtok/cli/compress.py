@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import track
@@ -12,13 +12,11 @@ from rich.table import Table
 
 from mmtok.cli.app import app
 from mmtok.cli.render import console, err_console, fail, print_json
-from mmtok.compress import TokenSet, compress_to, evaluate_features, summarise
-from mmtok.compress.evaluate import quality
-from mmtok.compress.methods import KEEP_METHODS
-from mmtok.compress.tower import PixelTower, VisionTower, load_vision_tower
-from mmtok.compress.visual import draw_overlay, quality_chart
 from mmtok.errors import ConfigError, MediaError, MmtokError
 from mmtok.image.decode import decode_image
+
+if TYPE_CHECKING:  # mmtok.compress imports torch: loaded only when a command runs
+    from mmtok.compress.tower import PixelTower, VisionTower
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -32,6 +30,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _tower(folder: Path | None, patch_size: int, max_side: int) -> VisionTower | PixelTower:
+    from mmtok.compress.tower import PixelTower, load_vision_tower
+
     return load_vision_tower(folder) if folder else PixelTower(patch_size, max_side)
 
 
@@ -53,6 +53,8 @@ def _ints(text: str, option: str) -> list[int]:
 
 
 def _methods(text: str, option: str = "--methods") -> list[str]:
+    from mmtok.compress.methods import KEEP_METHODS
+
     methods = [m.strip() for m in text.split(",") if m.strip()]
     unknown = [m for m in methods if m not in KEEP_METHODS]
     if unknown or not methods:
@@ -76,6 +78,10 @@ def compress_command(
     json_out: JsonOption = False,
 ) -> None:
     """Compress one image's patch tokens and show which were merged or pruned."""
+    from mmtok.compress import TokenSet, compress_to
+    from mmtok.compress.evaluate import quality
+    from mmtok.compress.visual import draw_overlay
+
     try:
         _methods(method, "--method")
         picture = decode_image(image)
@@ -122,6 +128,9 @@ def compress_eval_command(
     json_out: JsonOption = False,
 ) -> None:
     """Measure how much of the patch features each method keeps at each token count."""
+    from mmtok.compress import evaluate_features, summarise
+    from mmtok.compress.visual import quality_chart
+
     try:
         chosen, keeps = _methods(methods), _ints(keep, "--keep")
         if not folder.is_dir():

@@ -9,8 +9,9 @@ copy. Output shapes:
 
 - ``pad`` layout with merge (Qwen2-VL/2.5-VL) and generic: flattened patches
   ``(N, C·T·p·p)`` plus ``grid_thw`` ``(1, h, w)`` per image;
-- Pixtral: ``(C, H, W)`` per image (sizes differ, so a list);
-- LLaVA-1.5: ``(C, S, S)``; LLaVA-NeXT: ``(1 + tiles, C, S, S)`` plus ``image_sizes``.
+- Pixtral / Mistral 3: ``(C, H, W)`` per image (sizes differ, so a list);
+- LLaVA-1.5: ``(C, S, S)``; SigLIP fixed size: ``(C, H, W)``; LLaVA-NeXT:
+  ``(1 + tiles, C, S, S)`` plus ``image_sizes``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from PIL import Image
 
 from mmtok.image import resize as rz
 from mmtok.image.decode import decode_image
-from mmtok.image.policies import AnyRes, FixedSize, ImagePlan, MaxSide, SmartResize
+from mmtok.image.policies import AnyRes, ExactSize, FixedSize, ImagePlan, MaxSide, SmartResize
 from mmtok.media.source import Source
+from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
 
 
@@ -107,6 +109,10 @@ def _qwen_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.nd
 
 
 def _pixtral_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
+    """``(C, H, W)``: mistral-common's OpenCV bicubic on float32 (``resampler="opencv"``), or
+    transformers' ``PixtralImageProcessor``: Pillow bicubic on 8-bit, then the table."""
+    if profile.resampler == "pil":
+        return _exact_pixels(image, profile, plan)
     import cv2
 
     rh, rw = plan.resized
@@ -115,6 +121,14 @@ def _pixtral_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np
     x -= np.asarray(profile.image_mean, dtype=np.float32)
     x /= np.asarray(profile.image_std, dtype=np.float32)
     return x.transpose(2, 0, 1)
+
+
+def _exact_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
+    """``(C, H, W)``: Pillow bicubic straight to ``plan.resized``, then rescale and normalise
+    (SigLIP's fixed size, transformers' Pixtral)."""
+    rh, rw = plan.resized
+    normed = normalize_hwc(np.asarray(_resize(image, rh, rw)), profile)
+    return np.ascontiguousarray(normed.transpose(2, 0, 1))
 
 
 def _pad_to_square(image: Image.Image, fill: tuple[int, ...]) -> Image.Image:
@@ -167,11 +181,14 @@ _PIXELS = {
     MaxSide: _pixtral_pixels,
     FixedSize: _llava_pixels,
     AnyRes: _anyres_pixels,
+    ExactSize: _exact_pixels,
 }
 
 
-def preprocess_image(image: Image.Image | Source, profile: Profile) -> ImageTensors:
-    """One image (decoded RGB, or a path/bytes to decode) → its model tensors and plan."""
+def preprocess_image(image: Image.Image | Source, profile: ProfileLike) -> ImageTensors:
+    """One image (decoded RGB, or a path/bytes to decode) → its model tensors and plan under
+    ``profile`` (a profile, its name or a model folder)."""
+    profile = as_profile(profile)
     name = "image"
     if not isinstance(image, Image.Image):
         name = "<bytes>" if isinstance(image, bytes) else str(image)
@@ -219,10 +236,11 @@ def stack_images(items: Sequence[ImageTensors], profile: Profile) -> ImageBatch:
 
 
 def preprocess_images(
-    images: Sequence[Image.Image | Source], profile: Profile, *, workers: int | None = None
+    images: Sequence[Image.Image | Source], profile: ProfileLike, *, workers: int | None = None
 ) -> ImageBatch:
     """Decode and preprocess many images on a thread pool (Pillow decode/resize and NumPy's
     copies release the GIL), stacked as :func:`stack_images` describes."""
+    profile = as_profile(profile)
     if len(images) <= 1 or workers == 1:
         items = [preprocess_image(im, profile) for im in images]
     else:

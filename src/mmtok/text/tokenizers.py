@@ -10,6 +10,8 @@ tokens. :meth:`TextTokenizer.encode` never turns text into special tokens unless
 from __future__ import annotations
 
 import base64
+import importlib.util
+import json
 import os
 import re
 import unicodedata
@@ -102,31 +104,72 @@ def _special_regex(tokens: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
 
 
+# The special tokens of Tekken files written before special tokens were stored in the file
+# (``config.version`` v3–v7, e.g. Pixtral-12B-2409's ``tekken_240911.json``), by rank; the
+# remaining ranks up to ``default_num_special_tokens`` are ``<SPECIAL_{rank}>`` fillers.
+# tests/test_text_tokenizers.py checks the whole table against mistral-common's Tekkenizer.
+_TEKKEN_V3_SPECIALS = (
+    "<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
+    "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>", "[IMG_BREAK]",
+    "[IMG_END]", "[PREFIX]", "[MIDDLE]", "[SUFFIX]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]",
+    "[TOOL_CONTENT]",
+)  # fmt: skip
+
+
 def tekken(path: str | os.PathLike[str] | None = None) -> TextTokenizer:
-    """mistral-common's Tekken tokenizer from a ``tekken*.json`` file (default: the
-    ``tekken_240911.json`` that mistral-common ships, Pixtral-12B-2409's)."""
-    from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+    """A Tekken tokenizer from a ``tekken*.json`` file (default: the ``tekken_240911.json``
+    that mistral-common ships, Pixtral-12B-2409's): tiktoken over the file's ranks, regular
+    ids offset by the special-token count, exactly as mistral-common's ``Tekkenizer``.
+
+    Read here with tiktoken rather than through ``Tekkenizer``: that class imports
+    mistral-common's image and audio stacks (OpenCV among them) and decodes its whole vocabulary
+    once more at start-up, ~1 s that every ``mmtok tokenize`` would pay (BENCHMARKS.md).
+    """
+    import base64
+
+    import tiktoken
 
     path = Path(path) if path is not None else default_tekken_path()
     try:
-        tok = Tekkenizer.from_file(path)
-    except (OSError, ValueError, KeyError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        config = data["config"]
+        num_special = int(config["default_num_special_tokens"])
+        inner = int(config["default_vocab_size"]) - num_special
+        ranks = {base64.b64decode(v["token_bytes"]): int(v["rank"]) for v in data["vocab"][:inner]}
+        pattern = str(config["pattern"])
+        given = data.get("special_tokens")
+        names = [str(t["token_str"]) for t in given] if given is not None else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a Tekken tokenizer file ({exc})") from exc
-    specials = {tok.id_to_piece(i): i for i in range(tok.num_special_tokens)}
+    if names is None:
+        if config.get("version") not in ("v3", "v7"):
+            version = config.get("version")
+            raise ConfigError(f"{path}: special_tokens missing (required for version {version!r})")
+        names = list(_TEKKEN_V3_SPECIALS)
+    if len(ranks) != inner or len(names) > num_special:
+        raise ConfigError(
+            f"{path}: config.default_vocab_size/default_num_special_tokens disagree with the "
+            "vocab and special_tokens it holds"
+        )
+    names += [f"<SPECIAL_{i}>" for i in range(len(names), num_special)]
+    enc = tiktoken.Encoding(path.stem, pat_str=pattern, mergeable_ranks=ranks, special_tokens={})
+    specials = {name: i for i, name in enumerate(names)}
     return TextTokenizer(
         name=f"tekken:{path.name}",
-        encode_plain=lambda text: tok.encode(text, bos=False, eos=False),
+        encode_plain=lambda text: [t + num_special for t in enc.encode_ordinary(text)],
         specials=specials,
-        vocab_size=tok.n_words,
-        bos_id=tok.bos_id,
-        eos_id=tok.eos_id,
+        vocab_size=num_special + inner,
+        bos_id=specials.get("<s>"),
+        eos_id=specials.get("</s>"),
     )
 
 
 def default_tekken_path() -> Path:
-    import mistral_common
-
-    return Path(mistral_common.__file__).parent / "data" / "tekken_240911.json"
+    """mistral-common's bundled ``tekken_240911.json``, found without importing the package."""
+    spec = importlib.util.find_spec("mistral_common")
+    if spec is None or spec.origin is None:
+        raise ConfigError("mistral-common is not installed: no built-in Tekken tokenizer")
+    return Path(spec.origin).parent / "data" / "tekken_240911.json"
 
 
 @cache
