@@ -190,3 +190,61 @@ def write_video_with_audio(path: Path, seconds: float, audio: np.ndarray, rate: 
             container.mux(packet)
     container.close()
     return path
+
+
+def shot_frame(
+    width: int, height: int, cuts: Sequence[int], colours: Sequence[Sequence[int]], seed: int = 0
+) -> Frame:
+    """Shot ``s`` (between cuts) is the flat colour ``colours[s]`` plus a fixed ±6 texture
+    and a little per-frame noise: pick close colours for low-contrast cuts."""
+    rng = np.random.default_rng(seed)
+    texture = rng.integers(-6, 7, (height, width, 1))
+    palette = np.asarray(colours, dtype=np.int64)
+
+    def make(i: int) -> np.ndarray:
+        scene = int(np.searchsorted(np.asarray(cuts), i, side="right"))
+        noise = np.random.default_rng(i).integers(-1, 2, (height, width, 1))
+        return np.clip(palette[scene][None, None, :] + texture + noise, 0, 255).astype(np.uint8)
+
+    return make
+
+
+def fade_frame(width: int, height: int, start: int, length: int) -> Frame:
+    """A textured scene fading to black over ``length`` frames from ``start``, then a second
+    scene fading in over the next ``length``: a gradual transition, no hard cut."""
+    first = gradient_frame(width, height)(0).astype(np.float64)
+    second = 255.0 - first
+
+    def make(i: int) -> np.ndarray:
+        if i < start + length:
+            level = np.clip(1 - (i - start) / length, 0, 1)
+            return (first * level).astype(np.uint8)
+        level = np.clip((i - start - length) / length, 0, 1)
+        return (second * level).astype(np.uint8)
+
+    return make
+
+
+def pan_frame(width: int, height: int, step: int = 6, seed: int = 0) -> Frame:
+    """A wide textured panorama seen through a window moving ``step`` pixels a frame: fast
+    motion, every pixel changes, no cut."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0 : width * 8]
+    smooth = (np.sin(xx / 9.0) * 60 + np.cos(yy / 7.0 + xx / 23.0) * 50 + 128)[..., None]
+    panorama = np.clip(smooth + rng.integers(-10, 10, (height, width * 8, 3)), 0, 255)
+
+    def make(i: int) -> np.ndarray:
+        x = (i * step) % (width * 7)
+        return panorama[:, x : x + width].astype(np.uint8)
+
+    return make
+
+
+def flash_frame(base: Frame, flashes: Sequence[int]) -> Frame:
+    """``base`` with the frames in ``flashes`` replaced by white (a photographer's flash)."""
+
+    def make(i: int) -> np.ndarray:
+        frame = base(i)
+        return np.full_like(frame, 255) if i in flashes else frame
+
+    return make

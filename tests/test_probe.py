@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
+from mmtok.count import count_file
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
@@ -17,6 +21,7 @@ from mmtok.errors import (
 )
 from mmtok.image.decode import decode_image
 from mmtok.probe import probe
+from mmtok.profiles import get_profile
 from tests.images import encode, png_claiming, random_image
 
 FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP"]
@@ -142,3 +147,54 @@ def test_png_exif_orientation_is_read_without_decoding(orientation, monkeypatch)
 def test_header_only_png_is_probed():
     info = probe(png_claiming(3000, 2000))
     assert (info.width, info.height) == (3000, 2000)
+
+
+def test_text_starting_like_a_bitmap_is_not_a_struct_error(tmp_path):
+    for text in (b"BM", b"BMW", b"BMW 320i", b"RIFF\x10\x00WEBP"):
+        path = tmp_path / "car.bin"
+        path.write_bytes(text)
+        with pytest.raises(MediaError, match=r"car\.bin: "):
+            probe(path)
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda d: os.mkfifo(d / "pipe.png") or d / "pipe.png", "is a FIFO"),
+        (lambda d: (d / "dir.png").mkdir() or d / "dir.png", "is a directory"),
+        (lambda d: Path("/dev/null"), "is a character device"),
+        (lambda d: Path("/proc/self/status"), "file is empty"),
+    ],
+)
+def test_special_files_are_refused_without_opening(make, problem, tmp_path):
+    path = make(tmp_path)
+    start = time.perf_counter()
+    with pytest.raises(MediaError, match=f"^{re.escape(str(path))}: {problem}"):
+        probe(path)
+    assert time.perf_counter() - start < 1.0  # a FIFO with no writer never blocks
+    row = count_file(path, get_profile("qwen2-vl"))
+    assert row.error is not None and row.error.startswith(f"{path}: {problem}")
+
+
+def test_stdin_is_refused(tmp_path):
+    # /dev/stdin is a pipe, a terminal or /dev/null here: never a regular file.
+    with pytest.raises(MediaError, match=r"^/dev/stdin: (is a|file is empty)"):
+        probe("/dev/stdin")
+
+
+def test_nul_in_a_path_is_a_typed_error():
+    with pytest.raises(MediaError, match="cannot be read"):
+        probe("a\0b.png")
+
+
+def test_count_file_turns_a_bug_into_its_row(tmp_path, monkeypatch):
+    path = tmp_path / "a.png"
+    path.write_bytes(encode(random_image(8, 8), "PNG"))
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("mmtok.count.probe", broken)
+    row = count_file(path, get_profile("qwen2-vl"))
+    assert row.tokens is None
+    assert row.error == f"{path}: internal error (ZeroDivisionError: division by zero)"

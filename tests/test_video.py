@@ -238,7 +238,15 @@ def test_ten_hour_video_refused_under_one_hour_limit(media: Path) -> None:
     )  # fmt: skip
     with pytest.raises(MediaTooLargeError, match=r"above the limit of 3,600\.0 s"):
         probe_video(path, max_duration=3600)
-    assert probe_video(path).duration == pytest.approx(36_600)
+    with pytest.raises(MediaTooLargeError, match=r"above the limit of 14,400\.0 s"):
+        probe_video(path)  # the default limit: four hours
+    assert probe_video(path, max_duration=None).duration == pytest.approx(36_600)
+
+
+def test_frames_get_the_image_pixel_limit(indexed: Path) -> None:
+    with pytest.raises(MediaTooLargeError, match=r"64×48 = 3,072 pixels per frame"):
+        probe_video(indexed, max_pixels=3_000)
+    assert probe_video(indexed, max_pixels=3_072).width == 64
 
 
 def test_empty_garbage_and_missing_files(media: Path) -> None:

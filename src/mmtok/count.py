@@ -79,14 +79,16 @@ def _image_row(info: MediaInfo, profile: Profile) -> CountRow:
     )
 
 
-def _timed_row(info: MediaInfo, profile: Profile, options: CountOptions) -> CountRow:
+def _timed_row(
+    info: MediaInfo, profile: Profile, options: CountOptions, source: Source
+) -> CountRow:
     """A video row (sampled frame indices and timestamps included) or an audio row.
 
     Only ``scenes`` sampling decodes anything (one low-resolution pass); the row's
     ``decoded`` field says what was read: ``header``, ``packets`` or ``low-res pass``.
     """
     if info.kind == "audio":
-        _, plan = count_audio(info.source, profile, info=info)
+        _, plan = count_audio(source, profile, info=info)
         return CountRow(
             path=info.source,
             kind="audio",
@@ -106,7 +108,7 @@ def _timed_row(info: MediaInfo, profile: Profile, options: CountOptions) -> Coun
         num_frames=options.num_frames,
         max_frames=options.max_frames,
     )
-    _, selection, plan = count_video(info.source, profile, sampling, info=info)
+    _, selection, plan = count_video(source, profile, sampling, info=info)
     return CountRow(
         path=info.source,
         kind="video",
@@ -130,11 +132,14 @@ def _timed_row(info: MediaInfo, profile: Profile, options: CountOptions) -> Coun
     )
 
 
-def count_info(info: MediaInfo, profile: Profile, options: CountOptions) -> CountRow:
-    """The count row of an already probed file."""
+def count_info(
+    info: MediaInfo, profile: Profile, options: CountOptions, source: Source | None = None
+) -> CountRow:
+    """The count row of an already probed file; ``source`` (path or bytes) is what was probed
+    (default: ``info.source``, the path), read again where time media need their packets."""
     if info.kind == "image":
         return _image_row(info, profile)
-    return _timed_row(info, profile, options)
+    return _timed_row(info, profile, options, info.source if source is None else source)
 
 
 def count_file(
@@ -158,7 +163,7 @@ def count_file(
                 height=info.height,
                 error=f"{info.source}: profile {profile.name} does not accept {info.kind} input",
             )
-        return count_info(info, profile, options)
+        return count_info(info, profile, options, source)
     except MmtokError as exc:
         return CountRow(path=source_name(source), kind=None, error=str(exc))
     except Exception as exc:  # a bug on one file must not stop the others (tests/test_fuzz.py

@@ -11,6 +11,12 @@ class MmtokError(Exception):
     """Base of every error mmtok raises on purpose."""
 
 
+def describe(exc: BaseException) -> str:
+    """A foreign exception (FFmpeg's, Pillow's) as one line for a typed error's message: its
+    text with line breaks folded, or its type's name when it has no text."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class MediaError(MmtokError):
     """A media input (image, video, audio) cannot be used.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from mmtok.audio.probe import probe_audio
 from mmtok.errors import CorruptMediaError, EmptyMediaError, UnsupportedMediaError
 from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS, probe_image, sniff_image_format
-from mmtok.media.container import open_container
+from mmtok.media.container import DEFAULT_MAX_DURATION, open_container
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source, open_binary, source_name
 
@@ -26,14 +26,14 @@ def probe(
     source: Source,
     *,
     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
-    max_duration: float | None = None,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
 ) -> MediaInfo:
     """Kind, format and size (and duration/fps/sample rate for time media) from headers only.
 
     Images go through Pillow's header parser; anything Pillow does not recognise is tried as
     a video or audio container. Raises a :class:`~mmtok.errors.MediaError` subclass naming
     the input when it is empty, corrupt, truncated, unsupported or too large (``max_pixels``
-    for images, ``max_duration`` seconds for video and audio).
+    for images and each video frame, ``max_duration`` seconds for video and audio).
     """
     name = source_name(source)
     with open_binary(source) as stream:
@@ -49,7 +49,7 @@ def probe(
         return probe_image(source, max_pixels=max_pixels)
     except UnsupportedMediaError:
         pass
-    return probe_timed(source, max_duration=max_duration)
+    return probe_timed(source, max_pixels=max_pixels, max_duration=max_duration)
 
 
 # Container signatures: a file that starts like one of these but cannot be opened is corrupt
@@ -61,10 +61,16 @@ def _looks_like_av(head: bytes) -> bool:
     return head.startswith(_AV_MAGIC) or head[4:8] in (b"ftyp", b"moov", b"mdat", b"free")
 
 
-def probe_timed(source: Source, *, max_duration: float | None = None) -> MediaInfo:
+def probe_timed(
+    source: Source,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+) -> MediaInfo:
     """Header facts of a video or audio file (container metadata only, nothing decoded).
 
-    ``max_duration`` (seconds) refuses longer files with :class:`MediaTooLargeError`.
+    ``max_duration`` (seconds) refuses longer files and ``max_pixels`` larger video frames
+    with :class:`MediaTooLargeError`.
     """
     name = source_name(source)
     with open_binary(source) as stream:
@@ -82,7 +88,7 @@ def probe_timed(source: Source, *, max_duration: float | None = None) -> MediaIn
     if has_video:
         from mmtok.video.probe import probe_video
 
-        return probe_video(source, max_duration=max_duration)
+        return probe_video(source, max_duration=max_duration, max_pixels=max_pixels)
     if has_audio:
         return probe_audio(source, max_duration=max_duration)
     raise UnsupportedMediaError(name, "container has neither a video nor an audio stream")

@@ -34,7 +34,7 @@ def count_command(
     num_frames: Annotated[int | None, typer.Option(help="Frames for uniform sampling.")] = None,
     max_duration: Annotated[
         float | None, typer.Option(help="Refuse video/audio longer than this many seconds.")
-    ] = None,
+    ] = CountOptions.max_duration,
     limit_pixels: Annotated[
         int, typer.Option(help="Refuse images above this many pixels (decompression bombs).")
     ] = CountOptions.max_pixels or 0,

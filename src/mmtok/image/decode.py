@@ -12,8 +12,8 @@ import warnings
 
 from PIL import Image, ImageOps
 
-from mmtok.errors import CorruptMediaError, MediaError, TruncatedMediaError
-from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS, probe_image
+from mmtok.errors import CorruptMediaError, MediaError, TruncatedMediaError, describe
+from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS, PILLOW_ERRORS, probe_image
 from mmtok.media.source import Source, open_binary, source_name
 
 
@@ -35,6 +35,7 @@ def decode_image(
     try:
         with open_binary(source) as stream, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # damage is refused or tolerated
             img = Image.open(stream)
             img.load()
             if info.orientation != 1:
@@ -44,9 +45,7 @@ def decode_image(
             return to_rgb(img)
     except MediaError:
         raise
-    except OSError as exc:
+    except PILLOW_ERRORS as exc:
         if "truncated" in str(exc).lower():
             raise TruncatedMediaError(name, "image data is truncated") from exc
-        raise CorruptMediaError(name, f"image data cannot be decoded ({exc})") from exc
-    except (SyntaxError, ValueError) as exc:
-        raise CorruptMediaError(name, f"image data cannot be decoded ({exc})") from exc
+        raise CorruptMediaError(name, f"image data cannot be decoded ({describe(exc)})") from exc

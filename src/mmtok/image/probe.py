@@ -21,6 +21,7 @@ from mmtok.errors import (
     MediaTooLargeError,
     TruncatedMediaError,
     UnsupportedMediaError,
+    describe,
 )
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source, open_binary, source_name
@@ -38,6 +39,25 @@ _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 # EXIF orientations 5–8 rotate by 90° or 270°: the displayed width and height swap.
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+
+# What Pillow's format plugins raise on bytes they cannot parse or decode, beyond OSError:
+# each plugin picks its own (BMP/TIFF ``struct.error`` and ``ValueError``, GIF ``EOFError``
+# and ``IndexError``, BLP ``NotImplementedError``, AVIF ``RuntimeError``, EXIF ``KeyError``,
+# ``TypeError`` and ``ZeroDivisionError`` from tag arithmetic).
+PILLOW_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    struct.error,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    RuntimeError,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
 def sniff_image_format(head: bytes) -> str | None:
@@ -63,14 +83,19 @@ def _is_complete(fmt: str, stream: BinaryIO, size: int) -> bool:
     if fmt == "gif":
         return tail.rstrip(b"\x00").endswith(b";")
     if fmt == "webp":
-        stream.seek(4)
-        (riff_size,) = struct.unpack("<I", stream.read(4))
-        return size >= riff_size + 8
+        return size >= _le32(stream, 4) + 8
     if fmt == "bmp":
-        stream.seek(2)
-        (file_size,) = struct.unpack("<I", stream.read(4))
-        return file_size == 0 or size >= file_size
+        declared = _le32(stream, 2)
+        return declared == 0 or size >= declared
     return True
+
+
+def _le32(stream: BinaryIO, offset: int) -> int:
+    """The little-endian 32-bit size field at ``offset``; a file too short to hold it reads
+    as claiming more than any file has (so it counts as truncated)."""
+    stream.seek(offset)
+    raw = stream.read(4)
+    return struct.unpack("<I", raw)[0] if len(raw) == 4 else 1 << 62
 
 
 def _png_exif_orientation(stream: BinaryIO) -> int:
@@ -115,6 +140,7 @@ def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PI
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore", UserWarning)  # damage is refused or tolerated
                 img = Image.open(stream)
                 width, height = img.size
                 pil_format = (img.format or fmt or "unknown").lower()
@@ -128,10 +154,10 @@ def probe_image(source: Source, *, max_pixels: int | None = DEFAULT_MAX_IMAGE_PI
             if fmt is not None:
                 raise CorruptMediaError(name, f"{fmt} header is corrupt") from exc
             raise UnsupportedMediaError(name, "not a recognised image format") from exc
-        except (OSError, SyntaxError, ValueError, struct.error) as exc:
+        except PILLOW_ERRORS as exc:
             if "runcated" in str(exc):
                 raise TruncatedMediaError(name, f"{fmt or 'image'} header is truncated") from exc
-            raise CorruptMediaError(name, f"header cannot be parsed ({exc})") from exc
+            raise CorruptMediaError(name, f"header cannot be parsed ({describe(exc)})") from exc
         if width <= 0 or height <= 0:
             raise CorruptMediaError(name, f"header declares an empty {width}×{height} image")
         if max_pixels is not None and width * height > max_pixels:

@@ -7,7 +7,7 @@ FFmpeg's exceptions itself.
 from __future__ import annotations
 
 import io
-import os
+import math
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +19,19 @@ import av
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
-    MediaError,
     MediaTooLargeError,
     TruncatedMediaError,
+    describe,
 )
-from mmtok.media.source import Source, open_binary, source_name
+from mmtok.media.source import Source, media_path, open_binary, source_name
+
+# Video and audio longer than this (seconds) are refused unless the caller raises the limit:
+# a header claiming days of media would otherwise cost days of decoding (or of planning).
+DEFAULT_MAX_DURATION = 4 * 3600.0
+
+# FFmpeg may open only local files, and only through the file protocol: a path never turns
+# into a URL, and a playlist inside a file cannot reach the network.
+_CONTAINER_OPTIONS = {"protocol_whitelist": "file"}
 
 
 @contextmanager
@@ -40,18 +48,15 @@ def open_container(source: Source) -> Iterator[av.container.InputContainer]:
             raise EmptyMediaError(name, "no bytes")
         target = io.BytesIO(source)
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise MediaError(name, "file not found")
-        if path.stat().st_size == 0:
-            raise EmptyMediaError(name, "file is empty (0 bytes)")
-        target = str(path)
+        target = "file:" + str(media_path(source).absolute())
     try:
-        container = av.open(target, "r")
-    except av.error.FFmpegError as exc:
+        container = av.open(
+            target, "r", metadata_errors="replace", container_options=_CONTAINER_OPTIONS
+        )
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         if _isobmff_overruns(source):
             raise TruncatedMediaError(name, "file ends inside an MP4/MOV box") from exc
-        raise CorruptMediaError(name, f"container cannot be read ({exc})") from exc
+        raise CorruptMediaError(name, f"container cannot be read ({describe(exc)})") from exc
     try:
         yield container
     finally:
@@ -71,19 +76,16 @@ def _isobmff_overruns(source: Source) -> bool:
             f.seek(offset)
             box_size, _ = struct.unpack(">I4s", f.read(8))
             if box_size == 1:
-                (box_size,) = struct.unpack(">Q", f.read(8))
+                large = f.read(8)
+                if len(large) < 8:
+                    return True
+                (box_size,) = struct.unpack(">Q", large)
             if box_size == 0:  # runs to the end of the file by definition
                 return False
             if box_size < 8 or offset + box_size > size:
                 return True
             offset += box_size
         return offset != size
-
-
-def file_size(source: Source) -> int:
-    if isinstance(source, bytes | bytearray):
-        return len(source)
-    return os.path.getsize(source)
 
 
 def format_name(container: av.container.InputContainer, source: Source) -> str:
@@ -97,12 +99,25 @@ def format_name(container: av.container.InputContainer, source: Source) -> str:
 def header_duration(
     container: av.container.InputContainer, stream: av.stream.Stream, name: str
 ) -> float:
-    """Seconds from the stream's header, else the container's; corrupt when neither has one."""
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    raise CorruptMediaError(name, "no duration in the header")
+    """Seconds from the stream's header, else the container's; corrupt when neither has one
+    or it is negative or not finite."""
+    if stream.duration is not None and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / av.time_base
+    else:
+        raise CorruptMediaError(name, "no duration in the header")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise CorruptMediaError(name, f"header declares a duration of {seconds} s")
+    return seconds
+
+
+def decoder(stream: av.stream.Stream, name: str) -> av.codec.context.CodecContext:
+    """The stream's decoder; corrupt when FFmpeg has none for it (a mangled codec id)."""
+    codec = stream.codec_context
+    if codec is None:
+        raise CorruptMediaError(name, f"no decoder for the {stream.type} stream's codec")
+    return codec
 
 
 def check_duration(name: str, kind: str, duration: float, max_duration: float | None) -> None:

@@ -2,9 +2,11 @@
 
 A JSONL file holds one request per line (the schema ``mmtok tokenize`` reads, optionally with
 an ``id`` key); a Parquet file holds the same JSON text in a ``request`` column, optionally
-with an ``id`` column. Media paths are relative to the input file's folder. Blank lines are
-not rows. A row that is not a JSON object stays a row, carrying an ``error``, so the output
-always has exactly one row per input row.
+with an ``id`` column. Media paths are relative to the input file's folder and confined to it:
+an absolute path, or one that leaves the folder (``..``, a symlink pointing out), is that row's
+error, worded the same whether the file exists or not. Blank lines are not rows. A row that
+is not a JSON object stays a row, carrying an ``error``, so the output always has exactly one
+row per input row.
 
 A :class:`Cursor` says where a row starts, so a worker reads only its own slice of a file
 (seek to a byte offset in JSONL, pick the row groups in Parquet) instead of rescanning it.
@@ -13,6 +15,7 @@ A :class:`Cursor` says where a row starts, so a worker reads only its own slice 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +155,56 @@ def _row(text: str | bytes | None, given: Any, default: str, path: Path, line: i
         return SourceRow(default, None, base, f"{where}: expected a JSON object (a request)")
     key = data.pop("id", None)
     rid = given if given is not None else key
-    if rid is None:
-        return SourceRow(default, data, base)
-    if isinstance(rid, bool) or not isinstance(rid, str | int):
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, str | int)):
         return SourceRow(default, None, base, f"{where}: 'id' must be a string or an integer")
-    return SourceRow(str(rid), data, base)
+    rid = default if rid is None else str(rid)
+    escape = confine_media(data, path.parent)
+    if escape is not None:
+        return SourceRow(rid, None, base, f"{where}: {escape}")
+    return SourceRow(rid, data, base)
+
+
+# The keys a media part's path may come under (the request schema's aliases).
+_PATH_KEYS = ("path", "image", "video", "audio", "url")
+
+
+def _media_parts(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The media part objects of a request (``media`` items and ``messages[].content``
+    parts that are not text), before validation: anything malformed is left to the schema."""
+    media = request.get("media")
+    parts: list[Any] = list(media) if isinstance(media, list) else []
+    messages = request.get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            parts.extend(content)
+    for part in parts:
+        if isinstance(part, dict) and part.get("type") != "text":
+            yield part
+
+
+def confine_media(request: dict[str, Any], root: Path) -> str | None:
+    """Resolve every media path of ``request`` (parsed JSON) inside ``root``, in place.
+
+    Each relative path becomes the absolute, symlink-free path it names under ``root``;
+    returns the error for the first that is absolute or resolves outside ``root`` (the
+    message never depends on whether that file exists). Remote URLs and non-string values
+    are left for the request schema to refuse.
+    """
+    top = Path(os.path.realpath(root))
+    for part in _media_parts(request):
+        for key in _PATH_KEYS:
+            value = part.get(key)
+            if not isinstance(value, str) or "://" in value or value.startswith("data:"):
+                continue
+            refused = f"media path {value!r} is not inside the dataset folder"
+            if "\0" in value or Path(value).is_absolute():
+                return refused
+            try:
+                resolved = Path(os.path.realpath(top / value))
+            except (OSError, ValueError) as exc:  # e.g. a lone surrogate (UnicodeEncodeError)
+                return f"media path {value!r} cannot be used ({type(exc).__name__})"
+            if not resolved.is_relative_to(top):
+                return refused
+            part[key] = str(resolved)
+    return None

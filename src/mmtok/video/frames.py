@@ -28,13 +28,15 @@ import numpy as np
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
+    MediaTooLargeError,
     TruncatedMediaError,
 )
+from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS
 from mmtok.media.container import open_container
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source, source_name
 from mmtok.video import scenes
-from mmtok.video.probe import video_stream
+from mmtok.video.probe import frame_rotation, video_stream
 from mmtok.video.sampling import (
     Sampling,
     fps_indices,
@@ -98,6 +100,17 @@ def frame_table(source: Source) -> FrameTable:
     order = np.sort(decode_pts)
     keyframes = np.searchsorted(order, np.sort(decode_pts[decode_key]))
     return FrameTable(order, keyframes.astype(np.int64), time_base, decode_pts, decode_key)
+
+
+def check_frame(frame: av.VideoFrame, name: str) -> None:
+    """Refuse a decoded frame larger than the pixel limit: a stream may change its size
+    after the header the probe checked (a damaged or hostile sequence header)."""
+    if frame.width * frame.height > DEFAULT_MAX_IMAGE_PIXELS:
+        raise MediaTooLargeError(
+            name,
+            f"a frame decodes to {frame.width}×{frame.height} pixels, above the limit of "
+            f"{DEFAULT_MAX_IMAGE_PIXELS:,}",
+        )
 
 
 def packets_needed(
@@ -168,10 +181,13 @@ def decode_frames(
         k = slots.get(frame.pts)
         if k is None or done[k]:
             return
-        rgb = _rotate(frame.to_ndarray(format="rgb24"), int(frame.rotation) % 360)
+        check_frame(frame, name)
+        rgb = _rotate(frame.to_ndarray(format="rgb24"), frame_rotation(frame))
         rgb = transform(rgb) if transform is not None else rgb
         if not out:
             out.append(np.empty((len(targets), *rgb.shape), dtype=rgb.dtype))
+        if rgb.shape != out[0].shape[1:]:
+            raise CorruptMediaError(name, "the frame size changes inside the stream")
         out[0][k] = rgb
         done[k] = True
 
@@ -214,8 +230,14 @@ def _decode_packets(
         codec = stream.codec_context
         packets = container.demux(stream)
         sought = -1  # decode position of the last seek target: never seek to it twice
+        # Each packet is read at most once per seek, and seeks only move forward: a stream
+        # that makes this loop read more is not the stream its packets described.
+        budget = 4 * len(table.decode_pts) + 64
         try:
             while not done.all():
+                budget -= 1
+                if budget < 0:
+                    raise CorruptMediaError(name, "the stream does not decode as it demuxed")
                 packet = next(packets, None)
                 if packet is None or packet.pts is None or packet.size == 0:
                     if packet is not None:
@@ -239,11 +261,14 @@ def _decode_packets(
             raise CorruptMediaError(name, f"frame cannot be decoded ({exc})") from exc
 
 
-def iter_thumbnails(source: Source, size: tuple[int, int] = THUMBNAIL_SIZE) -> Iterator[np.ndarray]:
+def iter_thumbnails(
+    source: Source, size: tuple[int, int] = THUMBNAIL_SIZE, *, max_frames: int | None = None
+) -> Iterator[np.ndarray]:
     """Every frame, downscaled to ``size`` (width, height): ``(h, w, 3)`` uint8 each.
 
     A low-resolution pass for content analysis: the in-loop deblocking filter is skipped
     (drift is harmless at this size) and frames are scaled by the decoder's converter.
+    More than ``max_frames`` frames (what the header may honestly claim) is corrupt.
     """
     name = source_name(source)
     width, height = size
@@ -252,7 +277,10 @@ def iter_thumbnails(source: Source, size: tuple[int, int] = THUMBNAIL_SIZE) -> I
         stream.thread_type = "AUTO"
         stream.codec_context.options = {"skip_loop_filter": "all"}
         try:
-            for frame in container.decode(stream):
+            for k, frame in enumerate(container.decode(stream)):
+                if max_frames is not None and k >= max_frames:
+                    raise CorruptMediaError(name, f"more than {max_frames:,} frames decode")
+                check_frame(frame, name)
                 yield frame.to_ndarray(width=width, height=height, format="rgb24")
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(name, f"frame cannot be decoded ({exc})") from exc
@@ -293,9 +321,12 @@ def select_frames(source: Source, info: MediaInfo, sampling: Sampling) -> FrameS
         picks = keyframe_indices(table.keyframes.tolist(), sampling.max_frames)
         decoded = "packets"
     else:
-        change = scenes.change_scores(iter_thumbnails(source))
+        # Twice the header's frame count (plus slack for an estimated one) bounds the pass.
+        change = scenes.change_scores(iter_thumbnails(source, max_frames=2 * total + 64))
         total = len(change)
-        cuts, strengths = scenes.detect_cuts(change, threshold=sampling.scene_threshold)
+        if total == 0:
+            raise EmptyMediaError(source_name(source), "no video frame decodes")
+        cuts, strengths = scenes.detect_cuts(change, floor=sampling.scene_threshold)
         n = len(fps_indices(total, fps, sampling))
         picks = scene_indices(total, n, cuts.tolist(), strengths.tolist())
         decoded = "low-res pass"

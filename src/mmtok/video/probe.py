@@ -1,24 +1,37 @@
-"""Video header facts with PyAV: display size (rotation applied), duration, fps, frame count."""
+"""Video header facts with PyAV: display size (rotation applied), duration, fps, frame count.
+
+Every field is checked before arithmetic uses it: a frame rate of zero or above
+:data:`MAX_FPS`, an empty or oversized frame (the image pixel limit applies to each frame),
+a duration above the limit, or more frames than the file has bytes are typed errors.
+"""
 
 from __future__ import annotations
+
+import math
 
 import av
 
 from mmtok.errors import (
     CorruptMediaError,
     EmptyMediaError,
+    MediaTooLargeError,
     TruncatedMediaError,
     UnsupportedMediaError,
 )
+from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS
 from mmtok.media.container import (
+    DEFAULT_MAX_DURATION,
     check_duration,
-    file_size,
+    decoder,
     format_name,
     header_duration,
     open_container,
 )
 from mmtok.media.info import MediaInfo
-from mmtok.media.source import Source, source_name
+from mmtok.media.source import Source, file_size, source_name
+
+# Frame rates above this are header damage, not video (high-speed cameras record 960 fps).
+MAX_FPS = 1000.0
 
 
 def video_stream(container: av.container.InputContainer, name: str) -> av.VideoStream:
@@ -44,34 +57,61 @@ def _first_frame_rotation(container: av.container.InputContainer, stream: av.Vid
     PyAV 18 exposes the display matrix only on decoded frames; one frame is the cost.
     """
     for frame in container.decode(stream):
-        return round(frame.rotation / 90) * 90 % 360
+        return frame_rotation(frame)
     return 0
 
 
-def probe_video(source: Source, *, max_duration: float | None = None) -> MediaInfo:
+def frame_rotation(frame: av.VideoFrame) -> int:
+    """A decoded frame's counter-clockwise display rotation, snapped to 0/90/180/270 degrees
+    (0 for a damaged, non-finite matrix)."""
+    rotation = frame.rotation
+    return round(rotation / 90) * 90 % 360 if math.isfinite(rotation) else 0
+
+
+def probe_video(
+    source: Source,
+    *,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+    max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+) -> MediaInfo:
     """Header facts of a video file; sizes are display sizes (rotation applied).
 
     Raises :class:`UnsupportedMediaError` without a video stream,
-    :class:`CorruptMediaError` for a zero or missing frame rate,
-    :class:`TruncatedMediaError` when the index points past the end of the file and
-    :class:`MediaTooLargeError` when the duration exceeds ``max_duration`` seconds.
+    :class:`CorruptMediaError` for a missing decoder, a zero, absurd or missing frame rate
+    or an empty frame size, :class:`TruncatedMediaError` when the index points past the end
+    of the file and :class:`MediaTooLargeError` when the duration exceeds ``max_duration``
+    seconds or a frame ``max_pixels`` pixels.
     """
     name = source_name(source)
     with open_container(source) as container:
         stream = video_stream(container, name)
+        codec = decoder(stream, name)
         # The average rate, else FFmpeg's guess from the timestamps (IVF has no average).
         rate = stream.average_rate or stream.guessed_rate
-        if rate is None or rate <= 0:
-            raise CorruptMediaError(name, "frame rate of 0 in the header")
-        fps = float(rate)
+        fps = float(rate) if rate is not None else 0.0
+        if not 0 < fps <= MAX_FPS:
+            raise CorruptMediaError(name, f"header declares a frame rate of {fps:g} fps")
+        width, height = codec.width, codec.height
+        if width <= 0 or height <= 0:
+            raise CorruptMediaError(name, f"header declares an empty {width}×{height} frame")
+        if max_pixels is not None and width * height > max_pixels:
+            raise MediaTooLargeError(
+                name,
+                f"header declares {width}×{height} = {width * height:,} pixels per frame, "
+                f"above the limit of {max_pixels:,}; refused before decoding",
+            )
         duration = header_duration(container, stream, name)
         check_duration(name, "video", duration, max_duration)
-        if _index_overruns(container, file_size(source)):
+        size = file_size(source)
+        if _index_overruns(container, size):
             raise TruncatedMediaError(name, "the sample index points past the end of the file")
         frames = stream.frames if stream.frames > 0 else round(duration * fps)
         if frames <= 0:
             raise EmptyMediaError(name, "video stream has no frames")
-        width, height = stream.codec_context.width, stream.codec_context.height
+        if frames > size:
+            raise CorruptMediaError(
+                name, f"header declares {frames:,} frames in a file of {size:,} bytes"
+            )
         try:
             ccw = _first_frame_rotation(container, stream)
         except av.error.FFmpegError as exc:
@@ -79,6 +119,7 @@ def probe_video(source: Source, *, max_duration: float | None = None) -> MediaIn
         if ccw in (90, 270):
             width, height = height, width
         audio = container.streams.audio[0] if container.streams.audio else None
+        audio_codec = audio.codec_context if audio is not None else None
         return MediaInfo(
             source=name,
             kind="video",
@@ -89,7 +130,7 @@ def probe_video(source: Source, *, max_duration: float | None = None) -> MediaIn
             duration=duration,
             fps=fps,
             frame_count=frames,
-            sample_rate=audio.rate if audio is not None else None,
-            channels=audio.channels if audio is not None else None,
+            sample_rate=audio_codec.sample_rate if audio_codec is not None else None,
+            channels=audio_codec.channels if audio_codec is not None else None,
             has_audio=audio is not None,
         )

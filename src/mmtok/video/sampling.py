@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from mmtok.errors import ConfigError
+from mmtok.video.scenes import CUT_FLOOR
 
 if TYPE_CHECKING:
     from mmtok.profiles.base import Profile
 
 SamplingMethod = Literal["fps", "uniform", "keyframes", "scenes"]
 SAMPLING_METHODS: tuple[SamplingMethod, ...] = ("fps", "uniform", "keyframes", "scenes")
+FrameRule = Literal["floor", "linspace", "seconds"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class Sampling:
     keeps the fps rule's frame count and moves frames onto cuts); ``num_frames`` is the
     ``uniform`` count; ``max_frames`` also caps ``keyframes``. ``temporal_patch_size`` is the
     encoder's (frame counts round to multiples of it). ``total_pixels`` caps the pixels of
-    all frames together (``None``: only the per-frame limit applies).
+    all frames together (``None``: only the per-frame limit applies). ``rule`` is the
+    family's fps rule (:data:`FPS_RULES`); ``max_seconds`` the longest span the ``seconds``
+    rule samples at ``fps`` before it spreads its frames evenly instead.
     """
 
     method: SamplingMethod = "fps"
@@ -47,7 +51,9 @@ class Sampling:
     max_frames: int = 768
     temporal_patch_size: int = 2
     total_pixels: int | None = None  # pixels over all sampled frames
-    scene_threshold: float = 30.0  # mean absolute change (0..255) that counts as a cut
+    scene_threshold: float = CUT_FLOOR  # least mean absolute change (0..255) a cut may have
+    rule: FrameRule = "floor"
+    max_seconds: float | None = None
 
 
 def sampling_for(
@@ -70,6 +76,11 @@ def sampling_for(
     for name, value in (("num_frames", num_frames), ("max_frames", max_frames)):
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} {value}: must be at least 1")
+    if method == "uniform" and profile.video_frame_rule != "floor":
+        raise ConfigError(
+            f"--sampling uniform: profile {profile.name} samples frames by its own fps rule "
+            f"({profile.video_frame_rule}); use fps, keyframes or scenes"
+        )
     if method == "uniform" and num_frames is None:
         num_frames = max_frames if max_frames is not None else profile.video_min_frames
     if total_pixels is not None and total_pixels < 1:
@@ -82,6 +93,8 @@ def sampling_for(
         max_frames=profile.video_max_frames if max_frames is None else max_frames,
         temporal_patch_size=profile.temporal_patch_size,
         total_pixels=total_pixels,
+        rule=profile.video_frame_rule,
+        max_seconds=profile.video_max_seconds,
     )
 
 
@@ -136,8 +149,8 @@ def frame_timestamps(indices: Sequence[int], video_fps: float) -> tuple[float, .
     return tuple(int(i) / video_fps for i in indices)
 
 
-def fps_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
-    """Indices of the fps rule (``Qwen2VLVideoProcessor.sample_frames`` with ``fps``)."""
+def _floor_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """``Qwen2VLVideoProcessor.sample_frames`` with ``fps``."""
     n = fps_frame_count(
         total_frames,
         video_fps,
@@ -147,6 +160,55 @@ def fps_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.n
         temporal_patch_size=sampling.temporal_patch_size,
     )
     return uniform_indices(total_frames, n)
+
+
+def _linspace_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """``Qwen3VLVideoProcessor.sample_frames`` with ``fps``: ``n = ⌊total / video_fps · fps⌋``
+    clamped to ``[min_frames, max_frames]`` and to ``total`` (not rounded to temporal
+    patches: the last frame is repeated instead), spread by ``linspace(0, total - 1, n)``
+    rounded half to even."""
+    n = int(total_frames / video_fps * sampling.fps)
+    n = min(max(n, sampling.min_frames), sampling.max_frames, total_frames)
+    return np.linspace(0, total_frames - 1, n).round().astype(np.int64)
+
+
+def _seconds_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """``Glm4vVideoProcessor.sample_frames``: the frame at or after every ``1 / fps`` seconds
+    over ``duration = total / video_fps`` (beyond ``max_seconds``: ``max_seconds · fps``
+    instants spread over the whole clip), duplicates dropped. The reference then repeats the
+    last frame to an even count; here that repeat is the temporal patch's padding
+    (:func:`resize_frame_count`), so every index is decoded once."""
+    last = total_frames - 1
+    duration = total_frames / video_fps
+    fps = sampling.fps
+    if sampling.max_seconds is None or duration <= sampling.max_seconds:
+        n = max(math.floor(duration * fps), 1)
+        picks = [min(last, math.ceil(i * video_fps / fps)) for i in range(n)]
+    else:
+        samples = int(sampling.max_seconds * fps)
+        if samples >= total_frames:
+            picks = list(range(total_frames))
+        else:
+            seconds = np.linspace(0, duration, samples, endpoint=True)
+            picks = [min(last, math.ceil(t * video_fps)) for t in seconds]
+    return np.asarray(list(dict.fromkeys(picks)), dtype=np.int64)
+
+
+FPS_RULES = {"floor": _floor_indices, "linspace": _linspace_indices, "seconds": _seconds_indices}
+"""The fps rule of each family, by ``Profile.video_frame_rule``."""
+
+
+def resize_frame_count(num_frames: int, rule: FrameRule, temporal_patch_size: int) -> int:
+    """Frames a clip-wide resize rule counts: the sampled ones, or for the ``seconds`` rule
+    (GLM-4V) that count padded to whole temporal patches, as its sampler pads before
+    resizing."""
+    t = temporal_patch_size
+    return -(-num_frames // t) * t if rule == "seconds" else num_frames
+
+
+def fps_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """Indices of the fps rule ``sampling.rule`` (see :data:`FPS_RULES`)."""
+    return FPS_RULES[sampling.rule](total_frames, video_fps, sampling)
 
 
 def keyframe_indices(keyframes: Sequence[int], max_frames: int) -> np.ndarray:
