@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from mmtok.errors import RequestError
 from mmtok.fusion.request import (
+    AudioPart,
     ImagePart,
     TextPart,
     VideoPart,
@@ -177,3 +179,191 @@ def test_load_request_errors(tmp_path):
     wrong.write_text(json.dumps({"messages": [{"role": "user", "content": [{"type": "pdf"}]}]}))
     with pytest.raises(RequestError, match=r"wrong.json: .*unknown part type 'pdf'"):
         load_request(wrong)
+
+
+# --- OpenAI / vLLM content parts, data and file URLs, the media root ---------------------
+
+PNG = b"\x89PNG\r\n\x1a\n-not-really-a-png-but-bytes"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _chat(*parts: dict) -> dict:
+    return {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, *parts]}]}
+
+
+def test_openai_parts_become_mmtok_parts():
+    wav = b"RIFF....WAVEfmt "
+    request = parse_request(
+        {
+            "model": "Qwen/Qwen2-VL-7B-Instruct",
+            "id": "chatcmpl-1",
+            **_chat(
+                {
+                    "type": "image_url",
+                    "image_url": {"url": f"data:image/png;base64,{_b64(PNG)}", "detail": "high"},
+                    "max_pixels": 50_000,
+                    "uuid": "img-1",
+                },
+                {"type": "video_url", "video_url": {"url": "file:///data/clip%201.mp4"}},
+                {"type": "input_audio", "input_audio": {"data": _b64(wav), "format": "wav"}},
+                {"type": "audio_url", "audio_url": {"url": "speech.wav"}},
+            ),
+        }
+    )
+    image, video, audio, speech = request.media_parts()
+    assert isinstance(image, ImagePart) and image.data == PNG and image.path is None
+    assert image.max_pixels == 50_000 and image.name == "<bytes>"
+    assert isinstance(video, VideoPart) and video.path == Path("/data/clip 1.mp4")
+    assert isinstance(audio, AudioPart) and audio.data == wav
+    assert isinstance(speech, AudioPart) and speech.path == Path("speech.wav")
+    assert request.model == "Qwen/Qwen2-VL-7B-Instruct" and request.id == "chatcmpl-1"
+    assert request.locate(2) == "messages[0].content[3]"
+
+
+def test_openai_string_url_and_prompt_form_media():
+    request = parse_request(
+        {"prompt": "<image>", "media": [{"type": "image_url", "image_url": "data:,abc%20d"}]}
+    )
+    assert request.media_parts()[0].data == b"abc d"  # percent-encoded data URL
+
+
+@pytest.mark.parametrize("key", ["path", "image", "url"])
+def test_data_url_in_mmtok_parts(key):
+    url = f"data:image/png;charset=x;base64,{_b64(PNG)}"
+    part = parse_request(_chat({"type": "image", key: url})).media_parts()[0]
+    assert part.data == PNG and part.path is None
+
+
+def test_relative_and_file_urls_resolve_against_the_media_root(tmp_path):
+    (tmp_path / "sub").mkdir()
+    paths = [
+        p.path
+        for p in parse_request(
+            _chat(
+                {"type": "image", "path": "sub/a.png"},
+                {"type": "image_url", "image_url": {"url": f"file://{tmp_path}/b.png"}},
+                {"type": "image_url", "image_url": {"url": f"{tmp_path}/sub/../c.png"}},
+            ),
+            media_root=tmp_path,
+        ).media_parts()
+    ]
+    assert paths == [tmp_path / "sub/a.png", tmp_path / "b.png", tmp_path / "sub/../c.png"]
+
+
+def test_media_root_refuses_escapes(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)  # a symlink out of the root is an escape too
+    for path in ("../x.png", "/etc/passwd", "link/x.png", "file:///etc/passwd"):
+        with pytest.raises(RequestError, match=r"messages\[0\]\.content\[1\].*outside the media"):
+            parse_request(_chat({"type": "image", "path": path}), media_root=root)
+
+
+def test_local_files_can_be_refused():
+    with pytest.raises(RequestError, match=r"content\[1\]\.url: 'a\.png' is a local path.*refused"):
+        parse_request(
+            _chat({"type": "image_url", "image_url": {"url": "a.png"}}), local_files=False
+        )
+    url = f"data:image/png;base64,{_b64(PNG)}"
+    part = parse_request(_chat({"type": "image", "url": url}), local_files=False).media_parts()[0]
+    assert part.data == PNG
+
+
+@pytest.mark.parametrize(
+    ("part", "needle"),
+    [
+        (
+            {"type": "image_url", "image_url": {"url": "https://x.org/a.png"}},
+            "messages[0].content[1].url: 'https://x.org/a.png' is a remote URL; mmtok makes no "
+            "network requests",
+        ),
+        ({"type": "video_url", "video_url": {"url": "s3://bucket/v.mp4"}}, "is a remote URL"),
+        (
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@@"}},
+            "messages[0].content[1]: data: URL is not valid base64",
+        ),
+        (
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,"}},
+            "data: URL holds no bytes",
+        ),
+        ({"type": "image_url", "image_url": {"url": "data:image/png"}}, "malformed data: URL"),
+        ({"type": "image_url", "image_url": {"uri": "a.png"}}, "image_url: unknown key(s) 'uri'"),
+        ({"type": "image_url"}, "image_url needs {'url'"),
+        ({"type": "video_url", "video_url": 7}, "video_url needs {'url'"),
+        (
+            {"type": "input_audio", "input_audio": {"data": "!!", "format": "wav"}},
+            "input_audio.data is not valid base64",
+        ),
+        ({"type": "input_audio", "input_audio": "abc"}, "input_audio needs {'data'"),
+        (
+            {"type": "input_audio", "input_audio": {"data": "AAAA", "rate": 1}},
+            "input_audio: unknown key(s) 'rate'",
+        ),
+        (
+            {"type": "image_url", "image_url": {"url": "file://host/a.png"}},
+            "a file URL names a local path",
+        ),
+        (
+            {"type": "image_url", "image_url": {"url": "a.png"}, "fps": 2},
+            "messages[0].content[1].fps: Extra inputs are not permitted",
+        ),
+        ({"type": "file", "file": {}}, "unknown part type 'file' (expected text, image, video"),
+    ],
+)
+def test_bad_openai_parts_name_the_part(part, needle):
+    with pytest.raises(RequestError) as info:
+        parse_request(_chat(part))
+    assert needle in str(info.value)
+    assert "Input should be a valid string" not in str(info.value)  # the str branch's noise
+
+
+def test_unknown_top_level_keys_are_still_refused():
+    with pytest.raises(RequestError, match="temperature: Extra inputs"):
+        parse_request({**_chat(), "temperature": 0.5})
+
+
+def test_to_body_writes_overrides_and_drops_back_in_the_original_shape():
+    url = f"data:image/png;base64,{_b64(PNG)}"
+    body = {
+        "model": "m",
+        "max_tokens": 50,
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "a"},
+                    {"type": "image_url", "image_url": {"url": url}},
+                    {"type": "text", "text": "b"},
+                    {"type": "video_url", "video_url": {"url": "v.mp4"}},
+                ],
+            },
+        ],
+    }
+    request = parse_request({k: v for k, v in body.items() if k != "max_tokens"})
+    request = request.with_media(0, max_pixels=1000).with_media(1, drop=True)
+    out = request.to_body(body)
+    assert out["model"] == "m" and out["max_tokens"] == 50
+    assert out["messages"][0] == body["messages"][0]
+    assert out["messages"][1]["content"] == [
+        {"type": "text", "text": "a"},
+        {"type": "image_url", "image_url": {"url": url}, "max_pixels": 1000},
+        {"type": "text", "text": "b"},
+    ]
+    assert len(body["messages"][1]["content"]) == 4  # the posted body is untouched
+    again = parse_request({k: v for k, v in out.items() if k != "max_tokens"})
+    assert [(p.type, p.max_pixels, p.data) for p in again.media_parts()] == [("image", 1000, PNG)]
+
+
+def test_to_body_marks_drops_in_the_prompt_form():
+    body = {"prompt": "<image> x <image>", "media": [{"type": "image", "path": "a.png"}] * 2}
+    out = parse_request(body).with_media(1, drop=True).to_body(body)
+    assert out["prompt"] == body["prompt"]
+    assert out["media"] == [
+        {"type": "image", "path": "a.png"},
+        {"type": "image", "path": "a.png", "drop": True},
+    ]
+    assert parse_request(out).media_parts()[1].drop

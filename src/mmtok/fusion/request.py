@@ -7,23 +7,35 @@ Two forms, order preserved exactly as given:
 - a prompt with placeholders plus the ordered media: ``{"prompt": "Describe <image>",
   "media": [{"type": "image", "path": "a.png"}]}``.
 
-Media parts carry per-item overrides (``min_pixels``/``max_pixels``; video ``fps`` and
-``max_frames``) and ``drop``, which the budget planner sets to fit a request. JSON paths are
-relative to the JSON file's folder. Every problem raises :class:`~mmtok.errors.RequestError`
-naming the part (``messages[0].content[2]``).
+Media parts are mmtok's own (``image``/``video``/``audio`` with ``path``, ``url`` or the kind
+as key) or OpenAI/vLLM chat-completions parts (``image_url``, ``video_url``, ``audio_url``:
+``{"url": …}``; ``input_audio``: ``{"data": <base64>, "format": …}``), which become the
+same parts. A locator is a local path, a ``file://`` URL or a ``data:`` URL (decoded here, in
+memory; its bytes are probed like a file's); ``http(s)`` and other remote URLs are refused
+(mmtok makes no network requests). Media parts carry per-item overrides
+(``min_pixels``/``max_pixels``; video ``fps`` and ``max_frames``) and ``drop``, which the budget
+planner sets to fit a request. JSON paths are relative to the JSON file's folder, or confined
+to a media root when one is given. A top-level ``model`` or ``id`` (as a chat-completions body
+has) is accepted. Every problem raises :class:`~mmtok.errors.RequestError` naming the part
+(``messages[0].content[2]``).
 """
 
 from __future__ import annotations
 
+import binascii
+import copy
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PositiveFloat,
@@ -38,7 +50,106 @@ from mmtok.errors import RequestError
 
 MediaKind = Literal["image", "video", "audio"]
 PLACEHOLDER = re.compile(r"<(image|video|audio)>")
-_REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^data:", re.IGNORECASE)
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# data:[<media type>][;<parameter>]*[;base64],<data>
+_DATA_URL = re.compile(r"^data:[^,;]*(?:;[^,;]*)*?(;base64)?,", re.IGNORECASE)
+# OpenAI / vLLM content part type → the kind of mmtok part it becomes.
+OPENAI_PARTS: dict[str, MediaKind] = {
+    "image_url": "image",
+    "video_url": "video",
+    "audio_url": "audio",
+    "input_audio": "audio",
+}
+_KEYS = {"image_url": {"url", "detail"}, "video_url": {"url"}, "audio_url": {"url"}}
+
+
+def decode_base64(text: str, what: str) -> bytes:
+    """Strict base64 → bytes (``what`` names the field in the error); empty data is refused.
+
+    The lenient decoder skips characters outside the alphabet, so a length other than the
+    one ``text``'s length implies means it met some: the same verdict as ``validate=True``,
+    at half its cost (a megabyte-sized image per request makes that count).
+    """
+    padding = len(text) - len(text.rstrip("="))
+    try:
+        data = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"{what} is not valid base64 ({exc})") from None
+    if len(text) % 4 or padding > 2 or len(data) != len(text) // 4 * 3 - padding:
+        raise ValueError(f"{what} is not valid base64 (characters outside the alphabet)")
+    if not data:
+        raise ValueError(f"{what} holds no bytes")
+    return data
+
+
+def decode_data_url(url: str) -> bytes:
+    """The bytes of a ``data:`` URL (base64 or percent-encoded), decoded in memory."""
+    match = _DATA_URL.match(url)
+    if match is None:
+        raise ValueError("malformed data: URL (expected data:<media type>;base64,<data>)")
+    payload = url[match.end() :]
+    if match.group(1):
+        return decode_base64(payload, "data: URL")
+    data = unquote_to_bytes(payload)
+    if not data:
+        raise ValueError("data: URL holds no bytes")
+    return data
+
+
+def _file_url_path(url: str) -> str:
+    """``file:///a/b.png`` → ``/a/b.png`` (local host only)."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError(f"{url!r}: a file URL names a local path (file:///…), not a host")
+    return unquote(parts.path)
+
+
+def _local_path(value: str | os.PathLike[str], context: Mapping[str, Any]) -> Path:
+    """A local path under the parse's rules: relative paths join ``base`` (else the media root);
+    with a media root, the resolved path must lie inside it; ``local_files=False`` refuses all."""
+    if not context.get("local_files", True):
+        raise ValueError(
+            f"{str(value)!r} is a local path, and local files are refused here (no media root "
+            "is set); send the media as a data: URL"
+        )
+    path = Path(value)
+    root = context.get("media_root")
+    base = context.get("base") or root
+    if base is not None and not path.is_absolute():
+        path = Path(base) / path
+    if root is not None:
+        real, top = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, top]) != top:
+            raise ValueError(f"{str(value)!r} is outside the media root")
+    return path
+
+
+def _from_openai(value: Any) -> Any:
+    """An OpenAI/vLLM content part → mmtok's own part of the same kind (anything else as is).
+
+    The part's other keys (mmtok's per-item options, vLLM's ``uuid``) are kept beside it.
+    """
+    if not isinstance(value, dict) or value.get("type") not in OPENAI_PARTS:
+        return value
+    kind = value["type"]
+    body = value.get(kind)
+    rest = {k: v for k, v in value.items() if k not in ("type", kind)}
+    out: dict[str, Any] = {"type": OPENAI_PARTS[kind], **rest}
+    if kind == "input_audio":
+        if not isinstance(body, dict) or not isinstance(body.get("data"), str):
+            raise ValueError("input_audio needs {'data': '<base64>', 'format': 'wav' | 'mp3' | …}")
+        unknown = sorted(set(body) - {"data", "format"})
+        if unknown:
+            raise ValueError(f"input_audio: unknown key(s) {', '.join(map(repr, unknown))}")
+        return {**out, "data": decode_base64(body["data"], "input_audio.data")}
+    if isinstance(body, dict):
+        unknown = sorted(set(body) - _KEYS[kind])
+        if unknown:
+            raise ValueError(f"{kind}: unknown key(s) {', '.join(map(repr, unknown))}")
+        body = body.get("url")
+    if not isinstance(body, str):
+        raise ValueError(f"{kind} needs {{'url': 'data:…' | 'file:///…' | a path}}")
+    return {**out, "url": body}
 
 
 class _Part(BaseModel):
@@ -53,20 +164,40 @@ class TextPart(_Part):
 
 
 class _MediaPart(_Part):
-    """A media item: a local ``path`` (JSON) or in-memory encoded ``data`` (Python only)."""
+    """A media item: a local ``path`` or in-memory encoded ``data`` (a ``data:`` URL's bytes,
+    or bytes given from Python)."""
 
     path: Path | None = None
     data: bytes | None = Field(default=None, repr=False, exclude=True)
     drop: bool = False  # set by a budget planner: the item and its placeholder disappear
+    uuid: str | None = None  # vLLM's media cache key: accepted, no effect on the count
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_url(cls, value: Any) -> Any:
+        """A ``data:`` URL given as the locator becomes the part's ``data``."""
+        if not isinstance(value, dict):
+            return value
+        kind = cls.model_fields["type"].default
+        for key in ("path", kind, "url"):
+            locator = value.get(key)
+            if isinstance(locator, str) and locator[:5].lower() == "data:":
+                rest = {k: v for k, v in value.items() if k != key}
+                return {**rest, "data": decode_data_url(locator)}
+        return value
 
     @field_validator("path", mode="before")
     @classmethod
     def _local(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and _REMOTE.match(value):
-            raise ValueError(f"{value!r} is remote; mmtok reads local files only")
-        base = (info.context or {}).get("base")
-        if value is not None and base is not None and not Path(value).is_absolute():
-            return Path(base) / value
+        if isinstance(value, str) and value[:7].lower() == "file://":
+            value = _file_url_path(value)
+        elif isinstance(value, str) and _URL.match(value):
+            raise ValueError(
+                f"{value!r} is a remote URL; mmtok makes no network requests (send the bytes "
+                "as a data: URL, or a local path)"
+            )
+        if isinstance(value, str | os.PathLike):
+            return _local_path(value, info.context or {})
         return value
 
     @model_validator(mode="after")
@@ -116,8 +247,14 @@ class AudioPart(_MediaPart):
 
 
 MediaPart = ImagePart | VideoPart | AudioPart
-Part = Annotated[TextPart | ImagePart | VideoPart | AudioPart, Field(discriminator="type")]
-AnyMedia = Annotated[ImagePart | VideoPart | AudioPart, Field(discriminator="type")]
+Part = Annotated[
+    TextPart | ImagePart | VideoPart | AudioPart,
+    Field(discriminator="type"),
+    BeforeValidator(_from_openai),
+]
+AnyMedia = Annotated[
+    ImagePart | VideoPart | AudioPart, Field(discriminator="type"), BeforeValidator(_from_openai)
+]
 
 
 class Message(BaseModel):
@@ -137,11 +274,14 @@ class Request(BaseModel):
     """An interleaved multimodal request: ``messages``, or ``prompt`` with ``media``.
 
     ``labels`` writes "Image 1: " (the template's wording) before each media item;
-    ``add_generation_prompt`` ends a chat with the opening of the assistant's turn.
+    ``add_generation_prompt`` ends a chat with the opening of the assistant's turn;
+    ``model`` and ``id`` (as chat-completions bodies carry them) are kept, and change nothing.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    model: str | None = None
+    id: str | None = None
     messages: list[Message] | None = None
     prompt: str | None = None
     media: list[AnyMedia] = []
@@ -166,16 +306,20 @@ class Request(BaseModel):
             return list(self.media)
         return [p for m in self.messages for p in m.parts() if not isinstance(p, TextPart)]
 
+    def _places(self) -> Iterator[tuple[int, int]]:
+        """``(message, content index)`` of every media part, in :meth:`media_parts` order."""
+        for m, message in enumerate(self.messages or ()):
+            for c, part in enumerate(message.parts()):
+                if not isinstance(part, TextPart):
+                    yield m, c
+
     def locate(self, index: int) -> str:
         """Where media part ``index`` sits: ``messages[0].content[2]`` or ``media[1]``."""
         if self.messages is None:
             return f"media[{index}]"
-        seen = -1
-        for m, message in enumerate(self.messages):
-            for c, part in enumerate(message.parts()):
-                seen += not isinstance(part, TextPart)
-                if seen == index and not isinstance(part, TextPart):
-                    return f"messages[{m}].content[{c}]"
+        for i, (m, c) in enumerate(self._places()):
+            if i == index:
+                return f"messages[{m}].content[{c}]"
         raise IndexError(index)
 
     def with_media(self, index: int, **changes: Any) -> Request:
@@ -192,19 +336,41 @@ class Request(BaseModel):
         if self.messages is None:
             media = [new if i == index else p for i, p in enumerate(self.media)]
             return self.model_copy(update={"media": media})
-        seen = -1
-        messages = []
-        for message in self.messages:
-            content = message.content
-            if not isinstance(content, str):
-                content = list(content)
-                for j, part in enumerate(content):
-                    if not isinstance(part, TextPart):
-                        seen += 1
-                        if seen == index:
-                            content[j] = new
-            messages.append(message.model_copy(update={"content": content}))
+        m, c = list(self._places())[index]
+        messages = list(self.messages)
+        content = list(messages[m].content)
+        content[c] = new
+        messages[m] = messages[m].model_copy(update={"content": content})
         return self.model_copy(update={"messages": messages})
+
+    def to_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``body`` — the JSON this request was parsed from — with this request's per-item
+        options written back: each media part gets its overrides (``max_pixels``, ``fps``, …)
+        as keys beside its locator; a dropped part is removed from its message (the prompt
+        form marks it ``"drop": true``, as removing its placeholder would re-join the text
+        around it). The result parses to this request, in the shape the body came in."""
+        out = copy.deepcopy({k: v for k, v in body.items() if k not in ("messages", "media")})
+        parts = self.media_parts()
+        options = [
+            p.model_dump(exclude_defaults=True, exclude={"type", "path", "drop"}) for p in parts
+        ]
+        if self.messages is None:
+            media = [dict(raw) for raw in body["media"]]
+            for raw, part, opts in zip(media, parts, options, strict=True):
+                raw.update(opts, **({"drop": True} if part.drop else {}))
+            return {**out, "prompt": body["prompt"], "media": media}
+        messages = [dict(raw) for raw in body["messages"]]
+        dropped: set[tuple[int, int]] = set()
+        for (m, c), part, opts in zip(self._places(), parts, options, strict=True):
+            content = messages[m]["content"] = list(messages[m]["content"])
+            if part.drop:
+                dropped.add((m, c))
+            else:
+                content[c] = {**content[c], **opts}
+        for m, raw in enumerate(messages):
+            if not isinstance(raw["content"], str):
+                raw["content"] = [p for c, p in enumerate(raw["content"]) if (m, c) not in dropped]
+        return {**out, "messages": messages}
 
 
 def _check_placeholders(prompt: str, media: list[MediaPart]) -> None:
@@ -227,12 +393,25 @@ def article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def parse_request(data: Any, base: str | os.PathLike[str] | None = None) -> Request:
-    """Validate a request given as plain data (parsed JSON); relative paths join ``base``."""
+def parse_request(
+    data: Any,
+    base: str | os.PathLike[str] | None = None,
+    *,
+    media_root: str | os.PathLike[str] | None = None,
+    local_files: bool = True,
+) -> Request:
+    """Validate a request given as plain data (parsed JSON); relative paths join ``base``.
+
+    With ``media_root``, relative paths join it (when no ``base`` is given) and every path
+    must resolve (symlinks followed) inside it; ``local_files=False`` refuses paths and
+    ``file://`` URLs altogether, leaving ``data:`` URLs and bytes (what a service without a
+    media root takes).
+    """
     if isinstance(data, Request):
         return data
+    context = {"base": base, "media_root": media_root, "local_files": local_files}
     try:
-        return Request.model_validate(data, context={"base": base})
+        return Request.model_validate(data, context=context)
     except ValidationError as exc:
         raise RequestError(f"invalid request: {_describe(exc)}") from None
 
@@ -267,6 +446,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+_PART_TYPES = f"text, image, video, audio, {', '.join(OPENAI_PARTS)}"
+
+
 def _describe(exc: ValidationError) -> str:
     """The most specific problems of a validation error, each naming its input."""
     errors = exc.errors(include_url=False)
@@ -274,14 +456,18 @@ def _describe(exc: ValidationError) -> str:
     if tagged:
         e = tagged[0]
         if e["type"] == "union_tag_not_found":
-            return f"{_loc(e['loc'])}: part has no 'type' (expected text, image, video or audio)"
+            return f"{_loc(e['loc'])}: part has no 'type' (expected {_PART_TYPES})"
         tag = e["ctx"]["tag"]
-        return f"{_loc(e['loc'])}: unknown part type {tag!r} (expected text, image, video or audio)"
-    # A str | list union reports both branches; the deeper location is the informative one.
+        return f"{_loc(e['loc'])}: unknown part type {tag!r} (expected {_PART_TYPES})"
+    # A str | list union reports both branches; the deeper location is the informative one,
+    # and an error at a location enclosing another one's is the other branch's complaint.
     errors.sort(key=lambda e: -len(e["loc"]))
+    where = [_loc(e["loc"]) for e in errors]
     seen: list[str] = []
-    for e in errors:
-        line = f"{_loc(e['loc']) or 'request'}: {e['msg'].removeprefix('Value error, ')}"
+    for e, loc in zip(errors, where, strict=True):
+        if any(other.startswith((f"{loc}.", f"{loc}[")) for other in where if loc):
+            continue
+        line = f"{loc or 'request'}: {e['msg'].removeprefix('Value error, ')}"
         if line not in seen:
             seen.append(line)
     return "; ".join(seen[:3])
