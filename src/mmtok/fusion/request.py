@@ -47,9 +47,9 @@ from pydantic import (
 )
 
 from mmtok.errors import RequestError
+from mmtok.text.templates import PLACEHOLDER
 
 MediaKind = Literal["image", "video", "audio"]
-PLACEHOLDER = re.compile(r"<(image|video|audio)>")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 # data:[<media type>][;<parameter>]*[;base64],<data>
 _DATA_URL = re.compile(r"^data:[^,;]*(?:;[^,;]*)*?(;base64)?,", re.IGNORECASE)
