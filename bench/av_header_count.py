@@ -3,7 +3,7 @@
 - video: ``count_video`` (header probe, which decodes the first frame for its rotation,
   plus the 2 fps plan) vs ``load_video`` (decode the sampled frames and build the Qwen2-VL
   tensors) on a 20 s 30 fps 1280×720 H.264 video;
-- audio: ``probe_audio`` + ``plan_audio`` vs ``load_audio`` + ``log_mel_windows``
+- audio: ``count_audio`` (probe + packets + plan) vs ``load_audio`` + ``log_mel_windows``
   (decode, mono, resample to 16 kHz, 128-bin log-mel) on 2 minutes of 44.1 kHz stereo, as
   FLAC (soundfile) and MP3 (PyAV).
 
@@ -22,8 +22,8 @@ from tests.media_factory import speechlike, write_compressed_audio, write_sound
 from bench.video_sampling import make_video, median_times
 from mmtok.audio.load import load_audio
 from mmtok.audio.mel import log_mel_windows
-from mmtok.audio.plan import QWEN2_AUDIO, header_samples, plan_audio
-from mmtok.audio.probe import probe_audio
+from mmtok.audio.plan import QWEN2_AUDIO
+from mmtok.audio.plan import count_audio as count_file_audio
 from mmtok.profiles import get_profile
 from mmtok.video.pixels import load_video
 from mmtok.video.plan import count_video
@@ -31,7 +31,7 @@ from mmtok.video.sampling import sampling_for
 
 
 def count_audio(path: Path) -> int:
-    return plan_audio(header_samples(probe_audio(path))).tokens
+    return count_file_audio(path)[1].tokens
 
 
 def decode_audio(path: Path) -> int:

@@ -10,7 +10,11 @@ it was on, recorded as ``crash``, and a fresh worker carries on after it.
 Prints outcomes by format and class, the distinct problems, the slowest cases and the
 reproduction name of each finding (``fmt/mutation/seed``: ``tests.fuzz.mutate``).
 
-Run: ``.venv/bin/python -m bench.fuzz [--per-format 500] [--seed 1] [--formats png,mp4]``.
+Requests are the ``request`` "format": tests/fuzz_requests.py's mutated request JSON (types,
+huge options, odd strings and paths, deep nesting, keys, thousands of parts), each loaded,
+counted, planned and encoded.
+
+Run: ``.venv/bin/python -m bench.fuzz [--per-format 500] [--seed 1] [--formats png,request]``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from tests import fuzz_requests
 from tests.fuzz import AUDIO_FORMATS, IMAGE_FORMATS, VIDEO_FORMATS, cases, run_case
+
+REQUEST = "request"  # the request-JSON fuzzer (tests/fuzz_requests.py), run like a format
 
 
 def worker(fmt: str, per_format: int, seed: int, skip: int, memory_gib: float) -> None:
@@ -33,17 +40,27 @@ def worker(fmt: str, per_format: int, seed: int, skip: int, memory_gib: float) -
     cap = int(memory_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     with tempfile.TemporaryDirectory() as tmp:
-        for k, (name, data) in enumerate(cases((fmt,), per_format, seed)):
+        folder = Path(tmp)
+        if fmt == REQUEST:
+            fuzz_requests.write_media(folder)
+            per_kind = -(-per_format // len(fuzz_requests.MUTATIONS))
+            todo = fuzz_requests.cases(per_kind, seed, folder)
+            check = fuzz_requests.run_case
+        else:
+            todo, check = cases((fmt,), per_format, seed), run_case
+        for k, (name, data) in enumerate(todo):
             if k < skip:
                 continue
             print(json.dumps({"name": name, "start": True}), flush=True)
-            o = run_case(name, data, Path(tmp), limit_s=10.0)
+            o = check(name, data, folder, limit_s=10.0)  # type: ignore[operator]
             print(json.dumps(o.__dict__), flush=True)
 
 
 def run_format(fmt: str, per_format: int, seed: int, memory_gib: float) -> list[dict]:
     """Every case of ``fmt``, restarting the worker after a case that killed it."""
     done: list[dict] = []
+    if fmt == REQUEST:
+        per_format = -(-per_format // len(fuzz_requests.MUTATIONS)) * len(fuzz_requests.MUTATIONS)
     while len(done) < per_format:
         args = [sys.executable, "-m", "bench.fuzz", "--worker", fmt, "--per-format",
                 str(per_format), "--seed", str(seed), "--skip", str(len(done)),
@@ -69,7 +86,8 @@ def main() -> None:
     parser.add_argument("--per-format", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--formats", default=",".join(IMAGE_FORMATS + VIDEO_FORMATS + AUDIO_FORMATS)
+        "--formats",
+        default=",".join((*IMAGE_FORMATS, *VIDEO_FORMATS, *AUDIO_FORMATS, REQUEST)),
     )
     parser.add_argument("--memory-gib", type=float, default=4.0)
     parser.add_argument("--worker")
@@ -84,11 +102,13 @@ def main() -> None:
                                                                  args.memory_gib)
     ]  # fmt: skip
     by_class = Counter((r["name"].split("/")[0], r["result"]) for r in records)
+    memory = Counter(r["name"].split("/")[0] for r in records if "MemoryError" in r["error"])
     print(f"{len(records):,} cases in {time.perf_counter() - start:,.0f} s "
           f"(seed {args.seed}, {args.per_format} per format)")  # fmt: skip
     for fmt in args.formats.split(","):
         row = {c: by_class[(fmt, c)] for c in ("ok", "typed", "bad", "crash")}
-        print(f"  {fmt:5} " + "  ".join(f"{c} {n:4}" for c, n in row.items()))
+        print(f"  {fmt:7} " + "  ".join(f"{c} {n:4}" for c, n in row.items())
+              + (f"  (memory errors {memory[fmt]})" if memory[fmt] else ""))  # fmt: skip
     totals = Counter(r["result"] for r in records)
     print("total  " + "  ".join(f"{c} {totals[c]}" for c in ("ok", "typed", "bad", "crash")))
     slowest = sorted(records, key=lambda r: -r["seconds"])[:5]

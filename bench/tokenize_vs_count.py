@@ -61,7 +61,7 @@ def main() -> None:
     c, t, t0 = (statistics.median(x) for x in (counts, tokenizes, texts))
     print(f"{args.n} photos of 4000×4000 px, pixtral, medians of {args.runs} alternating runs")
     print(f"mmtok count --json                {c * 1e3:8.1f} ms")
-    print(f"mmtok tokenize --json             {t * 1e3:8.1f} ms   ratio tokenize/count {t / c:.2f}×")
+    print(f"mmtok tokenize --json             {t * 1e3:8.1f} ms   tokenize/count {t / c:.2f}×")
     print(f"mmtok tokenize --json, text only  {t0 * 1e3:8.1f} ms   (start-up + Tekken load)")
     print(f"the photos' share of tokenize     {(t - t0) * 1e3:8.1f} ms")
 

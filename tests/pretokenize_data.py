@@ -66,3 +66,22 @@ def dataset(folder: Path) -> Path:
     """Media plus ``requests.jsonl`` (9 rows: 5 good, 4 bad) in ``folder``."""
     write_media(folder)
     return write_jsonl(folder / "requests.jsonl", lines())
+
+
+def varied(folder: Path, n: int, seed: int = 0) -> Path:
+    """Media plus ``varied.jsonl``: ``n`` requests of 1–80 words and 0–2 images (ids
+    ``s0`` …), a clip in every fifth, and one invalid line at the end."""
+    import numpy as np
+
+    write_media(folder, video=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        k = int(rng.integers(0, 3))
+        media = [image(("wide.png", "photo.jpg")[j % 2]) for j in range(k)]
+        prompt = " ".join(["word"] * int(rng.integers(1, 80))) + " <image>" * k
+        if i % 5 == 4:
+            media.append({"type": "video", "path": "clip.mp4"})
+            prompt += " <video>"
+        rows.append(json.dumps({"id": f"s{i}", "prompt": prompt, "media": media}))
+    return write_jsonl(folder / "varied.jsonl", [*rows, '{"prompt": "unterminated'])

@@ -175,6 +175,7 @@ def test_key_is_the_digest_of_the_documented_recipe() -> None:
             "image_std": [0.26862954, 0.26130258, 0.27577711],
             "merge_size": 1,
             "patch_size": 16,
+            "interpolation": "bicubic",
             "resampler": "pil",
             "rescale_factor": 1 / 255,
             "resize": {
@@ -182,6 +183,8 @@ def test_key_is_the_digest_of_the_documented_recipe() -> None:
                 "min_pixels": 1024,
                 "max_pixels": 262144,
                 "max_aspect_ratio": 200.0,
+                "frames": 1,
+                "upscale": False,
             },
             "temporal_patch_size": 1,
         },

@@ -172,7 +172,7 @@ def test_disk_bytes_and_entries_never_exceed_the_limits(tmp_path_factory, ops, l
 def test_eviction_is_least_recently_used(tmp_path: Path) -> None:
     clock = Clock()
     size = len(pack(k(0), tensors(0), created=clock.now + 1))  # same length for all four
-    cache = disk_cache(tmp_path, clock, max_bytes=3 * size)
+    cache = disk_cache(tmp_path, clock, max_bytes=3 * size, evict_to=1.0)  # exactly to the limit
     for i in range(3):
         clock.now += 1
         cache.put(k(i), tensors(i))
@@ -309,3 +309,74 @@ def test_limits_and_keys_are_validated() -> None:
         TierLimits(max_bytes=0)
     with pytest.raises(ConfigError, match="64 hex"):
         Cache.at(None).get("../../etc/passwd")
+
+
+def _index(directory: Path) -> tuple[int, int]:
+    data = json.loads((directory / "usage.json").read_text())
+    return data["bytes"], data["entries"]
+
+
+def test_a_full_disk_tier_evicts_a_batch_of_the_least_recently_used(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = disk_cache(tmp_path, clock, max_entries=10)  # evict_to 0.9: down to 9 entries
+    for i in range(10):
+        clock.now += 1
+        cache.put(k(i), tensors(i))
+    clock.now += 1
+    assert cache.get(k(0)) is not None  # 0 is now the most recently used
+    clock.now += 1
+    cache.put(k(10), tensors(10))  # 11 > 10: one pass evicts 1 and 2 (the two oldest uses)
+    kept = {f.key for f in cache.disk.scan()}
+    assert kept == {k(i) for i in (0, *range(3, 11))}
+    assert cache.stats().disk_evictions == 2
+
+
+def test_writes_within_the_limits_never_scan_and_the_index_stays_exact(
+    tmp_path: Path, monkeypatch
+) -> None:
+    scans = []
+    real_scan = DiskTier.scan
+    monkeypatch.setattr(DiskTier, "scan", lambda self: scans.append(1) or real_scan(self))
+    clock = Clock()
+    cache = disk_cache(tmp_path, clock, max_bytes=10**9)
+    for i in range(30):
+        clock.now += 1
+        cache.put(k(i % 20), tensors(i, n=50 + i))  # 10 of them replace an entry
+    assert len(scans) == 1  # the first write: no index yet
+    files = real_scan(cache.disk)
+    assert _index(tmp_path) == (sum(f.bytes for f in files), len(files)) and len(files) == 20
+
+
+def test_a_lost_or_stale_index_is_rebuilt_by_a_scan(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = disk_cache(tmp_path, clock, max_entries=5)
+    for i in range(3):
+        cache.put(k(i), tensors(i))
+    (tmp_path / "usage.json").unlink()
+    (tmp_path / "entries" / f"{k(0)}.safetensors").unlink()  # removed behind the cache's back
+    cache.put(k(3), tensors(3))
+    files = cache.disk.scan()
+    assert _index(tmp_path) == (sum(f.bytes for f in files), 3)
+    clock.now += 3601  # an hour without a scan: the next write re-syncs whatever happened
+    (tmp_path / "entries" / f"{k(1)}.safetensors").unlink()
+    cache.put(k(4), tensors(4))
+    assert _index(tmp_path)[1] == 3
+
+
+def test_dropped_entries_leave_the_index(tmp_path: Path) -> None:
+    clock = Clock()
+    config = CacheConfig(
+        directory=tmp_path, memory=TierLimits(max_bytes=1), disk=TierLimits(ttl=60)
+    )
+    cache = Cache(config, clock=clock)
+    cache.put(k(0), tensors(0))
+    clock.now += 30
+    cache.put(k(1), tensors(1))
+    clock.now += 31  # k(0) expired: the read drops it, and the index follows
+    assert cache.get(k(0)) is None
+    assert _index(tmp_path) == ((tmp_path / "entries" / f"{k(1)}.safetensors").stat().st_size, 1)
+
+
+def test_evict_to_is_validated() -> None:
+    with pytest.raises(ConfigError, match="evict_to"):
+        TierLimits(evict_to=1.5)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import mmtok.cli.cache  # noqa: F401  (registers the commands)
 from mmtok.cli.app import app
-from mmtok.fusion.request import load_request
 from mmtok.fusion.plan import count_request
+from mmtok.fusion.request import load_request
 from mmtok.profiles import get_profile
 from tests.images import encode, random_image
 from tests.test_cache_encode import save_qwen_tower

@@ -104,7 +104,11 @@ def test_unwritable_overlay_fails_cleanly(tmp_path: Path) -> None:
     target = tmp_path / "missing" / "o.png"
     result = runner.invoke(app, ["compress", str(halves(tmp_path / "g.png")), "--keep", "4",
                                  "--overlay", str(target)])  # fmt: skip
-    assert result.exit_code == 2 and "cannot write" in flat(result.output)
+    assert result.exit_code == 2 and "no such folder" in flat(result.output)
+    unwritable = tmp_path / "o.unknown-suffix"  # the folder exists; PIL cannot write the format
+    result = runner.invoke(app, ["compress", str(halves(tmp_path / "g.png")), "--keep", "4",
+                                 "--overlay", str(unwritable)])  # fmt: skip
+    assert result.exit_code == 1 and "cannot write" in flat(result.output)
 
 
 def test_corrupt_image_fails_with_its_name(tmp_path: Path) -> None:
@@ -179,4 +183,5 @@ def test_compress_with_a_vision_tower(tmp_path: Path) -> None:
         "--method", "tome", "--keep", "5",
     )  # fmt: skip
     assert report["grid"] == [1, 4, 4] and report["tokens_out"] == 5
-    assert len(report["features"]) == 64  # the tower's sha256 identity
+    assert len(report["identity"]) == 64  # the tower's sha256 identity
+    assert report["features"].startswith("siglip (")  # its family and folder, for people

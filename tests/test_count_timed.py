@@ -65,3 +65,25 @@ def test_cli_json_keys_for_time_media(tmp_path):
     assert {"duration", "sample_rate"} <= set(a)
     # 2 s at 1 fps = 2 frames, below min_frames 4 → 4 frames (generic: temporal patch 1).
     assert len(v["sampled_frames"]) == 4
+
+
+def test_video_row_counts_timestamp_texts_as_the_sequence_does(tmp_path):
+    """Families that write a timestamp text per frame (generic's ``<t=…s>``) count it in the row
+    exactly as the planned sequence expands the same video."""
+    import warnings
+
+    from mmtok.count import count_file
+    from mmtok.fusion import TokenizerFallbackWarning, plan_sequence, resolve_tokenizer
+    from mmtok.profiles import get_profile
+    from tests.parity import fusion_references as fref
+
+    clip = tmp_path / "clip.mp4"
+    fref.write_video(clip, 16, (64, 48), 8)
+    profile = get_profile("generic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TokenizerFallbackWarning)
+        tok = resolve_tokenizer(profile)
+    content = [{"type": "video", "path": str(clip)}]
+    plan = plan_sequence({"messages": [{"role": "user", "content": content}]}, profile, tok)
+    row = count_file(clip, profile)
+    assert row.tokens == plan.count().parts[0].tokens

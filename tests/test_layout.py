@@ -78,6 +78,20 @@ def test_generic_video_separates_frames_with_timestamps():
     assert seg.modality.tolist() == [S, T, V, V, S, T, T, V, V, S, V, V, S]
 
 
+def test_qwen3_video_fences_each_patch_after_its_timestamp():
+    ids = {**_ids({"video", "video_start", "video_end"}), "frame_start": 21, "frame_end": 22}
+    seg = video_segment(2, 3, ids, 0, stamps=[[7, 8], [9]])
+    assert seg.ids.tolist() == [21, 7, 8, 21, 20, 20, 20, 22, 9, 21, 20, 20, 20, 22, 22]
+    assert seg.modality.tolist() == [S, T, T, S, V, V, V, S, T, S, V, V, V, S, S]
+
+
+def test_glm_video_writes_each_timestamp_after_its_patch():
+    ids = {"video": 10, "video_start": 41, "video_end": 42, "frame_start": 11, "frame_end": 12}
+    seg = video_segment(2, 2, ids, 0, stamps=[[5], [6]], stamps_after=True)
+    assert seg.ids.tolist() == [41, 11, 10, 10, 12, 5, 11, 10, 10, 12, 6, 42]
+    assert seg.modality.tolist() == [S, S, V, V, S, T, S, V, V, S, T, S]
+
+
 def test_audio_fenced_per_window():
     seg = audio_segment([3, 1], _ids(IDS), 0)
     assert seg.ids.tolist() == [31, 30, 30, 30, 32, 31, 30, 32]

@@ -14,8 +14,10 @@ import mmtok.image.pixels as preprocess_module
 from mmtok.budget.fit import fit_request
 from mmtok.budget.plan import Limits, plan_request
 from mmtok.errors import BudgetError, ConfigError
+from mmtok.fusion.plan import count_request
 from mmtok.fusion.request import parse_request
-from mmtok.fusion.sequence import count_request, encode, resolve_tokenizer
+from mmtok.fusion.tensors import encode
+from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.profiles import get_profile
 from tests.images import encode as encode_image
 from tests.images import png_claiming, random_image

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmtok.fusion.positions import mrope, rope_1d, video_time_steps
+from mmtok.fusion.positions import frame_grids, mrope, rope_1d, video_time_steps
 
 T, I, V, S = 0, 1, 2, 4  # noqa: E741  (token modality ids, as in the sequences below)
 
@@ -86,3 +86,19 @@ def test_runs_and_grids_must_agree():
         mrope(np.array([I, I, I, I]), np.array([[1, 4, 4], [1, 4, 4]]), None, merge_size=2)
     with pytest.raises(ValueError, match=r"do not match grids \[4\]"):
         mrope(np.array([I, I, I]), np.array([[1, 4, 4]]), None, merge_size=2)
+
+
+def test_frame_grids_split_every_temporal_patch():
+    grids = frame_grids(np.array([[3, 4, 6], [1, 2, 2]]))
+    assert grids.tolist() == [[1, 4, 6], [1, 4, 6], [1, 4, 6], [1, 2, 2]]
+
+
+def test_timestamped_video_patches_are_placed_like_images():
+    # text | patch 1×(2×2 merged → 1×1)… : two patches of 2×2 tokens, a stamp token between
+    mod = np.array([T, S, V, V, V, V, S, T, S, V, V, V, V, S])
+    pos, delta = mrope(mod, None, frame_grids(np.array([[2, 4, 4]])), merge_size=2)
+    # Patch 1 starts at 2: rows/cols 2..3; the text after it continues at 2 + max(2, 2) = 4.
+    assert pos[:, 2:6].tolist() == [[2, 2, 2, 2], [2, 2, 3, 3], [2, 3, 2, 3]]
+    assert pos[0, 6:9].tolist() == [4, 5, 6]
+    assert pos[:, 9:13].tolist() == [[7, 7, 7, 7], [7, 7, 8, 8], [7, 8, 7, 8]]
+    assert pos[0, 13] == 9 and delta == 10 - 14

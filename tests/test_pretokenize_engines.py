@@ -14,13 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmtok.errors import ConfigError
-from mmtok.pretokenize import RowOptions, layout, pretokenize, read_output
+from mmtok.pretokenize import MANIFEST, RowOptions, layout, pretokenize, read_output
 from mmtok.pretokenize.engines import import_ray
 from mmtok.pretokenize.source import Cursor
 from tests.pretokenize_data import GOOD, dataset, image, write_jsonl, write_media
 
 pytestmark = pytest.mark.filterwarnings(  # the built-in tokenizer stands in for Qwen's
-    "ignore::mmtok.fusion.sequence.TokenizerFallbackWarning"
+    "ignore::mmtok.fusion.tokenizer.TokenizerFallbackWarning"
 )
 
 
@@ -66,7 +66,7 @@ def test_one_two_workers_and_ray_write_identical_files(source, ray_local, tmp_pa
     for finished in runs.values():
         m = finished.manifest
         assert (m["rows"], m["complete"], m["run"]["shards_written"]) == (12, True, 4)
-        assert m["errors"] == (3 if lengths_only else 4)  # a corrupt image passes header-only
+        assert m["errors"] == 3  # nothing is decoded: a corrupt image passes its header
         assert m["tokens"]["total"] == sum(table.column("num_tokens").drop_null().to_pylist())
 
 
@@ -91,7 +91,7 @@ def test_layout_cuts_rows_across_files_in_order(tmp_path):
 
 
 def _slow_source(folder):
-    """40 requests of a 1400×1000 image: about 50 ms each to encode."""
+    """40 requests of a 1400×1000 image: about 50 ms each to encode (with ``verify``)."""
     write_media(folder)
     row = json.dumps({"prompt": "<image>", "media": [image("big.png")]})
     return write_jsonl(folder / "slow.jsonl", [row] * 40)
@@ -103,7 +103,7 @@ def test_a_killed_run_resumes_to_the_same_output(tmp_path):
     script = "import mmtok.cli.pretokenize; from mmtok.cli.app import app; app()"
     cmd = [sys.executable, "-c", script, "pretokenize", str(src), str(killed)]
     proc = subprocess.Popen(
-        [*cmd, "--shard-rows", "2", "--workers", "1"],
+        [*cmd, "--shard-rows", "2", "--workers", "1", "--verify"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -115,12 +115,13 @@ def test_a_killed_run_resumes_to_the_same_output(tmp_path):
     proc.wait()
     written = len(list(killed.glob("shard-*.parquet")))
     assert 0 < written < 20, written  # killed part-way
-    assert json.loads((killed / "manifest.json").read_text())["complete"] is False
+    assert json.loads((killed / MANIFEST).read_text())["complete"] is False
 
-    resumed = pretokenize(src, killed, shard_rows=2, workers=1)
+    verify = RowOptions(verify=True)
+    resumed = pretokenize(src, killed, verify, shard_rows=2, workers=1)
     assert resumed.manifest["run"]["shards_skipped"] == written
     assert resumed.manifest["run"]["shards_written"] == 20 - written
-    whole = pretokenize(src, tmp_path / "whole", shard_rows=2, workers=1)
+    whole = pretokenize(src, tmp_path / "whole", verify, shard_rows=2, workers=1)
     assert _files(killed) == _files(tmp_path / "whole")
     assert read_output(killed).equals(read_output(tmp_path / "whole"))
     assert {k: v for k, v in resumed.manifest.items() if k not in ("run", "input")} == {
@@ -149,7 +150,7 @@ def test_a_rerun_rewrites_only_lost_or_damaged_shards(source, tmp_path):
 def test_one_folder_holds_one_job(source, tmp_path):
     out = tmp_path / "out"
     pretokenize(source, out, RowOptions(lengths_only=True), shard_rows=3, workers=1)
-    with pytest.raises(ConfigError, match="different options"):
+    with pytest.raises(ConfigError, match=r"options\.lengths_only: true → false"):
         pretokenize(source, out, RowOptions(), shard_rows=3, workers=1)
     with pytest.raises(ConfigError, match="different options"):
         pretokenize(source, out, RowOptions(lengths_only=True), shard_rows=4, workers=1)
@@ -162,7 +163,10 @@ def test_one_folder_holds_one_job(source, tmp_path):
         pretokenize(source, source, shard_rows=3, workers=1)
 
 
-def test_missing_ray_names_the_extra(monkeypatch):
+def test_missing_ray_names_the_extra(monkeypatch, source, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # what an install without the extra sees
     with pytest.raises(ConfigError, match=r"mmtok\[ray\]"):
         import_ray()
+    with pytest.raises(ConfigError, match=r"mmtok\[ray\]"):
+        pretokenize(source, tmp_path / "out", engine="ray")
+    assert not (tmp_path / "out").exists()  # refused before anything was written

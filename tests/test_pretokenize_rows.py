@@ -1,11 +1,11 @@
 """The per-batch function: rows equal ``mmtok tokenize``, lengths-only equals full, every bad
-row keeps its place with an error, budgets behave as ``mmtok plan``."""
+row keeps its place with an error, budgets behave as ``mmtok plan``, nothing is decoded
+unless ``verify`` asks."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -60,14 +60,14 @@ def test_rows_equal_mmtok_tokenize(media, profile):
 
 
 def test_derived_values_of_one_image_row(media):
-    row = build_row(_row(GOOD[0], media), RowOptions())
+    row = process_batch([_row(GOOD[0], media)], RowOptions()).to_pylist()[0]
     # 224×112 px lies inside Qwen2-VL's pixel limits and divides by 28: grid 1×(112/14)×(224/14)
     assert row["image_grid_thw"] == [[1, 8, 16]]
-    assert int(np.sum(row["modality_ids"] == 1)) == 8 * 16 // 4  # 2×2 patches merge to one token
+    assert row["modality_ids"].count(1) == 8 * 16 // 4  # 2×2 patches merge to one token
     assert len(row["position_ids"]) == 3  # M-RoPE: temporal, height, width rows
-    assert row["input_ids"].dtype == np.int32 and row["num_tokens"] == len(row["input_ids"])
+    assert row["num_tokens"] == len(row["input_ids"]) == len(row["position_ids"][0])
     assert row["video_grid_thw"] == []
-    flat = build_row(_row(GOOD[0], media), RowOptions(profile="llava-1.5"))
+    flat = process_batch([_row(GOOD[0], media)], RowOptions(profile="llava-1.5")).to_pylist()[0]
     assert flat["position_ids"] == [list(range(flat["num_tokens"]))]  # 1-D RoPE: 0 … L−1
 
 
@@ -86,7 +86,7 @@ def test_each_bad_row_keeps_its_place_with_an_error(media, kind):
 
     bad = parse_line(BAD[kind], None, "2", media / "requests.jsonl", 2)
     batch = [_row(GOOD[0], media, "1"), bad, _row(GOOD[2], media, "3")]
-    table = process_batch(batch, RowOptions()).to_pylist()
+    table = process_batch(batch, RowOptions(verify=True)).to_pylist()
     assert [r["id"] for r in table] == ["1", "2", "3"]
     assert table[0]["error"] is None and table[2]["error"] is None
     assert table[1]["error"]
@@ -100,10 +100,18 @@ def test_each_bad_row_keeps_its_place_with_an_error(media, kind):
     assert expected in table[1]["error"]
 
 
-def test_corrupt_image_counts_header_only_but_fails_to_encode(media):
+def test_full_rows_decode_nothing_unless_verify(media, monkeypatch):
     request = {"prompt": "<image>", "media": [image("corrupt.png")]}
     assert build_row(_row(request, media), RowOptions(lengths_only=True))["error"] is None
-    assert "corrupt.png" in build_row(_row(request, media), RowOptions())["error"]
+    assert build_row(_row(request, media), RowOptions())["error"] is None  # headers only
+    assert "corrupt.png" in build_row(_row(request, media), RowOptions(verify=True))["error"]
+    calls = []
+    monkeypatch.setattr(rows_module, "load", lambda plan: calls.append(plan))
+    process_batch([_row(r, media) for r in GOOD], RowOptions())
+    assert calls == []
+    verified = process_batch([_row(r, media) for r in GOOD], RowOptions(verify=True))
+    assert len(calls) == len(GOOD)
+    assert verified.equals(process_batch([_row(r, media) for r in GOOD], RowOptions()))
 
 
 def test_over_budget_is_an_error_row_without_fit(media):
@@ -147,7 +155,7 @@ def test_unexpected_exceptions_become_error_rows(media, monkeypatch):
     def boom(*args, **kwargs):
         raise ValueError("kaboom")
 
-    monkeypatch.setattr(rows_module, "encode", boom)
+    monkeypatch.setattr(rows_module, "plan_sequence", boom)
     row = build_row(_row(GOOD[0], media), RowOptions())
     assert row["error"] == "unexpected ValueError: kaboom"
 
@@ -167,6 +175,7 @@ def test_profile_and_tokenizer_resolve_once_per_process(media):
         (RowOptions(reserve_output=10), "need --context"),
         (RowOptions(context=0), "positive"),
         (RowOptions(context=100, reserve_output=100), "between 0 and the context"),
+        (RowOptions(verify=True, lengths_only=True), "--verify"),
     ],
 )
 def test_inconsistent_options_are_refused(options, match):

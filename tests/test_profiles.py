@@ -16,15 +16,16 @@ from mmtok.errors import ConfigError, UnsupportedMediaError
 from mmtok.profiles import PROFILES, AnyRes, FixedSize, SmartResize, get_profile
 
 
-def test_all_six_families_are_built_in():
-    assert set(PROFILES) == {
+def test_the_families_are_built_in():
+    assert {
         "qwen2-vl",
         "qwen2.5-vl",
         "pixtral",
+        "mistral3",
         "llava-1.5",
         "llava-next",
         "generic",
-    }
+    } <= set(PROFILES)
 
 
 def test_qwen_plan_for_a_1000x700_image():
@@ -107,17 +108,15 @@ def test_profile_from_a_llava_next_folder(tmp_path):
     _write(
         tmp_path,
         "config.json",
-        {
-            "model_type": "llava_next",
-            "image_grid_pinpoints": [[336, 672], [672, 336]],
-            "vision_feature_select_strategy": "full",
-        },
+        {"model_type": "llava_next", "vision_feature_select_strategy": "full"},
     )
+    # The processor reads its pinpoints from the image processor's settings, not config.json.
     _write(
         tmp_path,
         "preprocessor_config.json",
         {
             "image_processor_type": "LlavaNextImageProcessor",
+            "image_grid_pinpoints": [[336, 672], [672, 336]],
             "size": {"shortest_edge": 336},
             "crop_size": {"height": 336, "width": 336},
         },
@@ -129,11 +128,13 @@ def test_profile_from_a_llava_next_folder(tmp_path):
 
 
 def test_profile_from_a_llava_folder_with_padding(tmp_path):
+    # LlavaImageProcessor pads to a square; CLIPImageProcessor's do_pad only pads a batch.
     _write(
         tmp_path,
         "preprocessor_config.json",
         {
-            "image_processor_type": "CLIPImageProcessor",
+            "image_processor_type": "LlavaImageProcessor",
+            "processor_class": "LlavaProcessor",
             "size": {"shortest_edge": 224},
             "crop_size": {"height": 224, "width": 224},
             "do_pad": True,
@@ -359,3 +360,41 @@ def test_a_non_integer_dimension_is_refused_naming_the_key(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"config\.json: num_hidden_layers must be an integer"):
         get_profile(tmp_path)
+
+
+# --- feature tokens ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_feature_tokens_are_the_image_placeholders_of_the_expansion(name):
+    from mmtok.fusion.layout import Modality, image_segment
+
+    profile = get_profile(name)
+    ids = {role: i for i, role in enumerate(profile.tokens.names())}
+    for height, width in ((700, 1000), (33, 900), (1500, 400)):
+        plan = profile.plan_image(height, width)
+        # Layouts that write text inside an image (Gemma 3's views) tokenize it with ``encode``.
+        segment = image_segment(plan, profile, ids, 0, encode=lambda text: [0] * len(text))
+        assert plan.feature_tokens == int((segment.modality == Modality.IMAGE).sum())
+
+
+def test_mistral3_feature_tokens_leave_out_breaks_and_end():
+    # 1000×700 fits 1540: 700/28 = 25 rows, ⌈1000/28⌉ = 36 columns, each row + 1 break/end.
+    plan = get_profile("mistral3").plan_image(700, 1000)
+    assert (plan.token_grid, plan.tokens, plan.feature_tokens) == ((25, 36), 925, 900)
+
+
+def test_count_and_plan_json_carry_feature_tokens(tmp_path):
+    from mmtok.budget.plan import plan_request
+    from mmtok.count import count_file
+    from tests.images import encode as encode_image
+    from tests.images import random_image
+
+    path = tmp_path / "a.png"
+    path.write_bytes(encode_image(random_image(1000, 700), "PNG"))
+    row = count_file(path, "mistral3").to_json()
+    assert (row["tokens"], row["feature_tokens"]) == (925, 900)
+    request = {"messages": [{"role": "user", "content": [{"type": "image", "image": str(path)}]}]}
+    plan = plan_request(request, "mistral3", context=4096).to_json()
+    image = next(i for i in plan["items"] if i["kind"] == "image")
+    assert (image["tokens"], image["feature_tokens"]) == (925, 900)

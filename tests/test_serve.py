@@ -161,7 +161,9 @@ def test_plan_equals_mmtok_plan_and_forwards_the_fitted_body(client, root, tmp_p
     assert fitted["fits"] and fitted["fitted_input_tokens"] <= context - 16 < full
     forward = fitted["request"]
     assert forward["temperature"] == 0.7 and "context" not in forward and "fit" not in forward
-    assert all("max_pixels" in p for p in forward["messages"][0]["content"][1:])
+    kept = forward["messages"][0]["content"][1:]
+    # each image shrank, or some went (the planner drops rather than shrink below its floor)
+    assert len(kept) < 2 or all("max_pixels" in p for p in kept)
     again = client.post("/tokenize", json=forward).json()
     assert again["count"] == fitted["input_tokens"] == fitted["fitted_input_tokens"]
 

@@ -171,8 +171,11 @@ def test_identity_is_stable_and_tracks_weights(folders, tmp_path) -> None:
 
 
 def test_missing_and_unknown_inputs_raise_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"no config\.json"):
+    with pytest.raises(ConfigError, match=r"absent: no such vision tower folder"):
         load_vision_tower(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"no config\.json"):
+        load_vision_tower(tmp_path / "empty")
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(ConfigError, match=r"'bert'.*known: clip"):
         load_vision_tower(tmp_path)

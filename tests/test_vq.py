@@ -25,10 +25,9 @@ from mmtok.discrete.vq import (
 )
 from mmtok.errors import ConfigError, RequestError
 
-# After 400 CPU steps (seed 0), on 128 held-out images: nearest-code ids measured 19.2 dB,
-# canonical ids 14.7 dB (12.9 dB seen on one worker thread of another CPU); the bars leave
-# margin for other CPUs' arithmetic.
-MIN_PSNR_DB = 18.0
+# Canonical ids measured 14.7 dB after 400 CPU steps (12.9 dB on one worker thread of another
+# CPU); the bar leaves margin for other CPUs' arithmetic. Nearest-code ids are held to
+# baselines measured in the same run instead (see the baseline tests below).
 MIN_CANONICAL_PSNR_DB = 12.0
 
 
@@ -81,12 +80,37 @@ def test_grid_shape_follows_the_downsampling() -> None:
     assert sixteen.encode(torch.rand(1, 3, 64, 32)).shape == (1, 4, 2)
 
 
-def test_trained_tokenizer_reaches_psnr(trained) -> None:
+def flat_colour(images: torch.Tensor) -> torch.Tensor:
+    """Each image replaced by its mean colour: the floor any image tokenizer must clear."""
+    return images.mean(dim=(2, 3), keepdim=True).expand_as(images)
+
+
+def block_average(images: torch.Tensor, f: int) -> torch.Tensor:
+    """Each f×f block replaced by its mean colour: a grid as coarse as the tokenizer's, with
+    exact (unquantised) colours."""
+    means = torch.nn.functional.avg_pool2d(images, f)
+    return means.repeat_interleave(f, dim=2).repeat_interleave(f, dim=3)
+
+
+def test_trained_tokenizer_beats_the_flat_colour_baseline(trained) -> None:
     model, _ = trained
     held_out = synthetic_images(128, 32, seed=1)
-    assert psnr(model.decode(model.encode(held_out)), held_out) >= MIN_PSNR_DB
+    ours = psnr(model.decode(model.encode(held_out)), held_out)
+    assert ours > psnr(flat_colour(held_out), held_out)
     canonical = model.encode(held_out, canonical=True)
     assert psnr(model.decode(canonical), held_out) >= MIN_CANONICAL_PSNR_DB
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 21: 128 codes per 8×8 block after 400 CPU steps stay below exact block means "
+    "(measured about 19 dB against 21 dB); an XPASS means the bar is met: drop this mark",
+)
+def test_trained_tokenizer_beats_the_block_average_baseline(trained) -> None:
+    model, _ = trained
+    held_out = synthetic_images(128, 32, seed=1)
+    baseline = psnr(block_average(held_out, model.config.downsample), held_out)
+    assert psnr(model.decode(model.encode(held_out)), held_out) > baseline
 
 
 def test_encode_decode_encode_returns_the_same_ids(trained) -> None:

@@ -34,6 +34,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "preprocess_image": ("mmtok.image.pixels", "preprocess_image"),
     "preprocess_images": ("mmtok.image.pixels", "preprocess_images"),
     "probe": ("mmtok.probe", "probe"),
+    "process": ("mmtok.fusion.processor", "process"),
 }
 
 __all__ = list(_EXPORTS)

@@ -7,11 +7,14 @@ with its error instead of stopping the others.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mmtok.audio.plan import count_audio
+from mmtok.audio.plan import AudioPlan, count_audio
 from mmtok.errors import MmtokError, describe
+from mmtok.image.policies import ImagePlan
 from mmtok.image.probe import DEFAULT_MAX_IMAGE_PIXELS
 from mmtok.media.container import DEFAULT_MAX_DURATION
 from mmtok.media.info import MediaInfo
@@ -19,7 +22,7 @@ from mmtok.media.source import Source, source_name
 from mmtok.probe import probe
 from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
-from mmtok.video.plan import count_video
+from mmtok.video.plan import VideoPlan, count_video, timestamp_style
 from mmtok.video.sampling import sampling_for
 
 
@@ -33,12 +36,17 @@ class CountOptions:
     num_frames: int | None = None  # frames for uniform sampling
     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS  # decompression-bomb limit
     max_duration: float | None = DEFAULT_MAX_DURATION  # seconds; longer video/audio is refused
+    # Text tokenizer for the timestamp texts some families write into a video (a path, or
+    # None: the profile's own, else the built-in stand-in and the row says "approximate").
+    tokenizer: str | None = None
 
 
 @dataclass(frozen=True)
 class CountRow:
     """One file's count: ``resized`` is ``[height, width]`` and ``grid`` ``[t, h, w]`` in
-    encoder patches (see ``ImagePlan``); ``tokens`` is ``None`` when ``error`` is set."""
+    encoder patches (see ``ImagePlan``); ``tokens`` is everything the item adds to the
+    sequence, ``feature_tokens`` how many of those receive encoder features
+    (:func:`feature_tokens`); both ``None`` when ``error`` is set."""
 
     path: str
     kind: str | None
@@ -47,14 +55,35 @@ class CountRow:
     resized: list[int] | None = None
     grid: list[int] | None = None
     tokens: int | None = None
+    feature_tokens: int | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sequence_tokens(self) -> int | None:
+        """What the item takes in a request's sequence: ``tokens`` plus the fences the chat
+        template writes around it (``fence_tokens``) — the count ``plan`` and ``density`` use."""
+        if self.tokens is None:
+            return None
+        return self.tokens + int(self.extra.get("fence_tokens") or 0)
 
     def to_json(self) -> dict[str, Any]:
         row = asdict(self)
         extra = row.pop("extra")
         row.update(extra)
+        row["sequence_tokens"] = self.sequence_tokens
         return row
+
+
+def feature_tokens(plan: ImagePlan | VideoPlan | AudioPlan) -> int:
+    """How many of an item's tokens receive encoder features: its image, video or audio
+    placeholders in ``input_ids`` (breaks, separators, timestamp texts and fences excluded;
+    LLaVA-NeXT's newline positions included, the model writes its newline feature there)."""
+    if isinstance(plan, ImagePlan):
+        return plan.feature_tokens
+    if isinstance(plan, VideoPlan):
+        return plan.grid[0] * plan.frame_tokens
+    return sum(plan.window_tokens)
 
 
 def _image_row(info: MediaInfo, profile: Profile) -> CountRow:
@@ -75,6 +104,7 @@ def _image_row(info: MediaInfo, profile: Profile) -> CountRow:
         resized=list(plan.resized),
         grid=list(plan.grid),
         tokens=plan.tokens,
+        feature_tokens=feature_tokens(plan),
         extra=extra,
     )
 
@@ -93,6 +123,7 @@ def _timed_row(
             path=info.source,
             kind="audio",
             tokens=plan.tokens,
+            feature_tokens=feature_tokens(plan),
             extra={
                 "format": info.format,
                 "duration": info.duration,
@@ -108,7 +139,9 @@ def _timed_row(
         num_frames=options.num_frames,
         max_frames=options.max_frames,
     )
-    _, selection, plan = count_video(source, profile, sampling, info=info)
+    stamps, exact = _timestamp_counter(profile, options)
+    _, selection, plan = count_video(source, profile, sampling, info=info, timestamp_tokens=stamps)
+    extra = {} if exact else {"text_tokens": "approximate (built-in stand-in tokenizer)"}
     return CountRow(
         path=info.source,
         kind="video",
@@ -117,6 +150,7 @@ def _timed_row(
         resized=list(plan.resized),
         grid=list(plan.grid),
         tokens=plan.tokens,
+        feature_tokens=feature_tokens(plan),
         extra={
             "format": info.format,
             "duration": info.duration,
@@ -128,8 +162,25 @@ def _timed_row(
             "seconds_per_grid": plan.seconds_per_grid,
             "fence_tokens": plan.fence_tokens,
             "rotation": info.rotation,
+            **extra,
         },
     )
+
+
+def _timestamp_counter(
+    profile: Profile, options: CountOptions
+) -> tuple[Callable[[str], int] | None, bool]:
+    """Tokens of a timestamp text, for families that write one per frame or temporal patch;
+    and whether that count is exact (the family's own tokenizer) or the stand-in's."""
+    if timestamp_style(profile) is None:
+        return None, True
+    from mmtok.fusion.tokenizer import TokenizerFallbackWarning, resolve_tokenizer
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TokenizerFallbackWarning)
+        tok = resolve_tokenizer(profile, options.tokenizer)
+    exact = not any(issubclass(w.category, TokenizerFallbackWarning) for w in caught)
+    return (lambda text: len(tok.encode(text))), exact
 
 
 def count_info(

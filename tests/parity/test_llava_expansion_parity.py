@@ -8,11 +8,10 @@ difference is the placeholder expansion itself.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mmtok.fusion.plan import count_request
-
 from mmtok.fusion.tensors import encode
 from mmtok.profiles import get_profile
 from mmtok.text.tokenizers import hf_tokenizer
@@ -37,6 +36,7 @@ def tokenizer(tmp_path_factory):
 @settings(max_examples=40)
 @given(hw=sizes, words=st.lists(st.sampled_from(["USER:", "what", "is\n", "ASSISTANT:"])))
 def test_llava_expansion_equals_processor(name, processor, tokenizer, hw, words):
+    assume(name != "llava-1.5" or all(max(h, w) / min(h, w) <= 200 for h, w in hw))
     images = [random_image(w, h, seed=i) for i, (h, w) in enumerate(hw)]
     prompt = " ".join(
         words[: len(words) // 2] + ["<image>"] * len(images) + words[len(words) // 2 :]

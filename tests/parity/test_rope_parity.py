@@ -17,6 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmtok.fusion.inputs import batch, encode_batch
 from mmtok.fusion.layout import (
     Segment,
     assemble,
@@ -25,10 +26,9 @@ from mmtok.fusion.layout import (
     text_segment,
     video_segment,
 )
+from mmtok.fusion.plan import positions
 from mmtok.fusion.request import Request
 from mmtok.fusion.tensors import Encoded
-from mmtok.fusion.inputs import batch, encode_batch
-from mmtok.fusion.plan import positions
 from mmtok.profiles import get_profile
 from tests.images import encode, random_image
 from tests.parity import fusion_references as ref

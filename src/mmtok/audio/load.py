@@ -15,6 +15,7 @@ import soundfile as sf
 import soxr
 
 from mmtok.audio.mel import chunk_bounds
+from mmtok.audio.packets import packet_samples
 from mmtok.audio.probe import probe_audio
 from mmtok.errors import (
     CorruptMediaError,
@@ -118,13 +119,13 @@ def _frame_samples(frame: av.AudioFrame, channels: int, name: str) -> np.ndarray
     return out / scale if scale != 1.0 else out
 
 
-def _decode_pyav(source: Source, info: MediaInfo) -> tuple[np.ndarray, int]:
+def _decode_pyav(source: Source, info: MediaInfo, declared: float) -> tuple[np.ndarray, int]:
     """``(C, S)`` float32 samples and their rate, stopped (corrupt) as soon as more decodes
-    than the header's duration allows."""
+    than ``declared`` seconds (what the packets announce) allow."""
     name = source_name(source)
-    assert info.duration is not None and info.sample_rate is not None
+    assert info.sample_rate is not None
     chunks: list[np.ndarray] = []
-    limit = round((info.duration + duration_slack(info.duration)) * info.sample_rate)
+    limit = round((declared + duration_slack(declared)) * info.sample_rate)
     decoded = 0
     with open_container(source) as container:
         if not container.streams.audio:
@@ -141,7 +142,7 @@ def _decode_pyav(source: Source, info: MediaInfo) -> tuple[np.ndarray, int]:
                 decoded += chunk.shape[1]
                 if decoded > limit:
                     raise CorruptMediaError(
-                        name, f"more audio decodes than the header's {info.duration:,.2f} s"
+                        name, f"more audio decodes than the packets' {declared:,.2f} s"
                     )
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(name, f"audio cannot be decoded ({exc})") from exc
@@ -168,16 +169,23 @@ def load_audio(
     """
     name = source_name(source)
     info = probe_audio(source, max_duration=max_duration)
-    # The probe fills ``frame_count`` only for the formats libsndfile reads exactly.
-    decode = _decode_soundfile if info.frame_count is not None else _decode_pyav
-    samples, rate = decode(source, info)
+    # The probe fills ``frame_count`` only for the formats libsndfile reads exactly; for the
+    # others the packets say how much decodes (a container's duration may be an estimate:
+    # ADTS AAC's is a bitrate guess, several percent off).
+    assert info.duration is not None
+    if info.frame_count is not None:
+        declared = info.duration
+        samples, rate = _decode_soundfile(source, info)
+    else:
+        count, packet_rate = packet_samples(source)
+        declared = count / packet_rate
+        samples, rate = _decode_pyav(source, info, declared)
     if samples.shape[1] == 0:
         raise EmptyMediaError(name, "audio has no samples (zero length)")
-    assert info.duration is not None
-    if info.duration - samples.shape[1] / rate > duration_slack(info.duration):
+    if declared - samples.shape[1] / rate > duration_slack(declared):
         raise TruncatedMediaError(
             name,
-            f"header declares {info.duration:,.2f} s but only {samples.shape[1] / rate:,.2f} s "
+            f"its packets declare {declared:,.2f} s but only {samples.shape[1] / rate:,.2f} s "
             "of audio decode",
         )
     bad = int(np.count_nonzero(~np.isfinite(samples)))

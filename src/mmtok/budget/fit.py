@@ -17,6 +17,11 @@ Policy steps, in the default order:
 4. ``drop`` — media items are dropped from the last one back, and steps 1–3 re-run on the
    remaining items so they use the room the drop freed.
 
+No step shrinks an image (or a video's temporal patch) below the profile's quality floor
+(``Profile.fit_min_tokens``): an item that would have to go below it is dropped instead. Before
+the steps, :class:`Limits` are met: items past a per-kind limit are dropped (last first), and an
+item above the per-item cap is shrunk to it (dropped when that would cross the floor).
+
 Only headers are read (``count_request`` probes); nothing is decoded.
 """
 
@@ -36,6 +41,17 @@ FIT_STEPS: tuple[str, ...] = ("resolution", "frames", "compression", "drop")
 _BISECT_ROUNDS = 24  # scale resolution to 2⁻²⁴ — finer than any pixel-grid step
 
 Counter = Callable[[Request], RequestCount]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Optional per-request limits (``None``: unlimited), like a server's
+    ``limit_mm_per_prompt`` and a per-item token cap."""
+
+    max_item_tokens: int | None = None
+    max_images: int | None = None
+    max_videos: int | None = None
+    max_audios: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,35 +105,122 @@ def _with_fps(request: Request, factor: float, profile: Profile) -> Request:
     return request
 
 
-def _bisect(build: Callable[[float], Request], counter: Counter, budget: int) -> Request | None:
-    """The request ``build(x)`` for the largest ``x`` in ``[0, 1]`` whose count fits, or
-    ``None`` if even ``x = 0`` does not fit."""
+def _bisect(
+    build: Callable[[float], Request], measure: Callable[[Request], int], budget: int
+) -> Request | None:
+    """The request ``build(x)`` for the largest ``x`` in ``[0, 1]`` whose ``measure`` (tokens)
+    fits ``budget``, or ``None`` if even ``x = 0`` does not fit."""
     best = build(0.0)
-    if counter(best).total > budget:
+    if measure(best) > budget:
         return None
     lo, hi = 0.0, 1.0
     for _ in range(_BISECT_ROUNDS):
         mid = (lo + hi) / 2
         candidate = build(mid)
-        if counter(candidate).total <= budget:
+        if measure(candidate) <= budget:
             lo, best = mid, candidate
         else:
             hi = mid
     return best
 
 
+def _per_patch(count: RequestCount) -> dict[int, float]:
+    """Tokens per image, or per temporal patch of a video, by media-part index."""
+    return {pc.part: pc.tokens / max(pc.grid[0], 1) for pc in count.parts if pc.kind != "audio"}
+
+
+def _below_floor(count: RequestCount, original: dict[int, float], floor: int) -> list[int]:
+    """Parts shrunk below ``floor`` tokens (per image or temporal patch); an item smaller than
+    the floor to begin with may stay at its own size."""
+    return [i for i, n in _per_patch(count).items() if n < min(floor, original.get(i, 0))]
+
+
+def _resizable(profile: Profile) -> bool:
+    return isinstance(profile.resize, SmartResize | MaxSide)
+
+
+def _tokens_of(index: int, counter: Counter) -> Callable[[Request], int]:
+    def measure(request: Request) -> int:
+        return sum(pc.tokens for pc in counter(request).parts if pc.part == index)
+
+    return measure
+
+
+def _within_limits(
+    request: Request, profile: Profile, counter: Counter, limits: Limits, policy: Sequence[str]
+) -> tuple[Request, list[str]]:
+    """``request`` with ``limits`` met: items past a per-kind limit dropped (last first), and
+    items above the per-item cap shrunk to it by resolution — or dropped when the policy has
+    no resolution step, the profile no resolution knob, or the cap is below the quality floor.
+    """
+    notes: list[str] = []
+    for kind, limit in (
+        ("image", limits.max_images),
+        ("video", limits.max_videos),
+        ("audio", limits.max_audios),
+    ):
+        parts = request.media_parts()
+        live = [i for i, p in enumerate(parts) if p.type == kind and not p.drop]
+        extra = live[limit:] if limit is not None else []
+        for index in extra:
+            request = request.with_media(index, drop=True)
+        if extra:
+            names = ", ".join(parts[i].name for i in extra)
+            notes.append(f"limit: {len(extra)} {kind}(s) dropped, at most {limit} ({names})")
+    cap = limits.max_item_tokens
+    if cap is None:
+        return request, notes
+    count = counter(request)
+    original = _per_patch(count)
+    for pc in count.parts:
+        if pc.tokens <= cap:
+            continue
+        shrunk = None
+        if pc.kind != "audio" and "resolution" in policy and _resizable(profile):
+            sizes = {pc.part: _sizes(request, count, profile)[pc.part]}
+            base = request
+
+            def build(s: float, base: Request = base, sizes: dict[int, int] = sizes) -> Request:
+                return _with_resolution(base, sizes, s, profile)
+
+            shrunk = _bisect(build, _tokens_of(pc.part, counter), cap)
+            if shrunk is not None and _below_floor(
+                counter(shrunk), original, profile.fit_min_tokens
+            ):
+                shrunk = None
+        name = request.media_parts()[pc.part].name
+        if shrunk is not None:
+            request = shrunk
+            notes.append(f"limit: {name} shrunk to at most {cap:,} tokens")
+        else:
+            request = request.with_media(pc.part, drop=True)
+            notes.append(f"limit: {name} dropped (cannot be shrunk to {cap:,} tokens)")
+    return request, notes
+
+
 def _shrink(
-    request: Request, profile: Profile, counter: Counter, budget: int, steps: Sequence[str]
+    request: Request,
+    profile: Profile,
+    counter: Counter,
+    budget: int,
+    steps: Sequence[str],
+    original: dict[int, float],
 ) -> tuple[Request | None, list[str]]:
-    """Apply the non-dropping steps in order; the first request that fits, with notes."""
+    """Apply the non-dropping steps in order; the first request that fits, with notes. ``None``
+    when none fits, or fitting would shrink an item below the quality floor (``original``: each
+    item's tokens per image or temporal patch before fitting)."""
     notes: list[str] = []
     current = request
+
+    def total(r: Request) -> int:
+        return counter(r).total
+
     for step in steps:
         count = counter(current)
         if count.total <= budget:
             return current, notes
         if step == "resolution":
-            if not isinstance(profile.resize, SmartResize | MaxSide):
+            if not _resizable(profile):
                 notes.append(f"resolution: fixed by {profile.name}'s resize rule, skipped")
                 continue
             sizes = _sizes(current, count, profile)
@@ -126,17 +229,23 @@ def _shrink(
             def build(s: float, base: Request = base, sizes: dict[int, int] = sizes) -> Request:
                 return _with_resolution(base, sizes, s, profile)
 
-            fitted = _bisect(build, counter, budget)
+            fitted = _bisect(build, total, budget)
+            current = build(0.0) if fitted is None else fitted
+            if _below_floor(counter(current), original, profile.fit_min_tokens):
+                notes.append(
+                    f"resolution: would shrink an item below {profile.name}'s quality floor "
+                    f"of {profile.fit_min_tokens} tokens"
+                )
+                return None, notes
             if fitted is not None:
                 notes.append("resolution: pixel budgets scaled to fit")
                 return fitted, notes
-            current = build(0.0)
             notes.append("resolution: every item at the profile's minimum")
         elif step == "frames":
             if not any(isinstance(p, VideoPart) and not p.drop for p in current.media_parts()):
                 continue
             base = current
-            fitted = _bisect(lambda f, base=base: _with_fps(base, f, profile), counter, budget)
+            fitted = _bisect(lambda f, base=base: _with_fps(base, f, profile), total, budget)
             if fitted is not None:
                 notes.append("frames: video sampling rates scaled to fit")
                 return fitted, notes
@@ -154,12 +263,14 @@ def fit_request(
     budget: int,
     *,
     policy: Sequence[str] = FIT_STEPS,
+    limits: Limits | None = None,
 ) -> FitResult:
-    """The request shrunk until its expanded length is at most ``budget`` tokens.
+    """The request shrunk until its expanded length is at most ``budget`` tokens and it meets
+    ``limits``.
 
-    A request that already fits is returned unchanged. Raises :class:`BudgetError` when
-    even the text alone (every media item dropped) exceeds the budget, or when ``drop`` is
-    not in the policy and the other steps cannot fit it.
+    A request that already fits (and meets the limits) is returned unchanged. Raises
+    :class:`BudgetError` when even the text alone (every media item dropped) exceeds the
+    budget, or when ``drop`` is not in the policy and the other steps cannot fit it.
     """
     unknown = [s for s in policy if s not in FIT_STEPS]
     if unknown:
@@ -171,22 +282,29 @@ def fit_request(
         return count_request(r, profile, tok)
 
     original = counter(request)
-    if original.total <= budget:
+    limited, limit_notes = _within_limits(request, profile, counter, limits or Limits(), policy)
+    if not limit_notes and original.total <= budget:
         return FitResult(request, original)
+    if counter(limited).total <= budget:
+        return FitResult(limited, counter(limited), tuple(limit_notes), changed=True)
     shrink_steps = [s for s in policy if s != "drop"]
-    media = request.media_parts()
-    max_drops = len(media) if "drop" in policy else 0
+    media = limited.media_parts()
+    live = [i for i, p in enumerate(media) if not p.drop]
+    sizes = _per_patch(original)
+    max_drops = len(live) if "drop" in policy else 0
     tried: list[str] = []  # why the steps alone could not fit it, for the report
     for dropped in range(max_drops + 1):
-        candidate = request
-        for index in range(len(media) - dropped, len(media)):
+        candidate = limited
+        gone = live[len(live) - dropped :]
+        for index in gone:
             candidate = candidate.with_media(index, drop=True)
-        fitted, notes = _shrink(candidate, profile, counter, budget, shrink_steps)
+        fitted, notes = _shrink(candidate, profile, counter, budget, shrink_steps, sizes)
         if fitted is not None:
             if dropped:
-                names = ", ".join(media[i].name for i in range(len(media) - dropped, len(media)))
+                names = ", ".join(media[i].name for i in gone)
                 notes = [*tried, f"drop: {dropped} item(s) dropped, last first ({names})", *notes]
-            return FitResult(fitted, counter(fitted), tuple(notes), changed=True)
+            steps = (*limit_notes, *notes)
+            return FitResult(fitted, counter(fitted), steps, changed=True)
         tried = tried or notes
     text_only = counter(candidate).total if max_drops else None
     if text_only is not None and text_only > budget:

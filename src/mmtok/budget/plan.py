@@ -11,25 +11,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mmtok.budget.cost import Cost, estimate, vision_flops
-from mmtok.budget.fit import FIT_STEPS, fit_request
+from mmtok.budget.fit import FIT_STEPS, Limits, fit_request
+from mmtok.count import feature_tokens
 from mmtok.errors import ConfigError
-from mmtok.fusion.plan import RequestCount, count_request
+from mmtok.fusion.plan import RequestCount, SequencePlan, plan_sequence
 from mmtok.fusion.request import Request, parse_request
 from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
 from mmtok.profiles.dims import LLMSpec
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Optional per-request limits (``None``: unlimited), like a server's
-    ``limit_mm_per_prompt`` and a per-item token cap."""
-
-    max_item_tokens: int | None = None
-    max_images: int | None = None
-    max_videos: int | None = None
-    max_audios: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,13 +34,15 @@ class Check:
 @dataclass(frozen=True)
 class PlanItem:
     """A request item: ``kind`` text/image/video/audio, ``index`` within its kind, its
-    expanded ``tokens`` (fences and labels included), ``grid`` (t, h, w) encoder patches and
-    the per-item ``params`` in effect (after fitting: the applied overrides)."""
+    expanded ``tokens`` (fences and labels included), ``feature_tokens`` (those receiving
+    encoder features, :func:`mmtok.count.feature_tokens`), ``grid`` (t, h, w) encoder
+    patches and the per-item ``params`` in effect (after fitting: the applied overrides)."""
 
     kind: str
     index: int | None
     source: str | None
     tokens: int
+    feature_tokens: int = 0
     grid: list[int] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     dropped: bool = False
@@ -98,9 +90,11 @@ class Plan:
 _OVERRIDES = ("min_pixels", "max_pixels", "max_image_size", "fps", "max_frames")
 
 
-def _items(request: Request, count: RequestCount) -> tuple[PlanItem, ...]:
+def _items(request: Request, seq: SequencePlan) -> tuple[PlanItem, ...]:
     parts = request.media_parts()
+    count = seq.count()
     counted = {pc.part: pc for pc in count.parts}
+    features = {it.part: feature_tokens(it.detail) for it in seq.items}
     items = [PlanItem("text", None, None, count.text)]
     kind_index: dict[str, int] = {}
     for i, part in enumerate(parts):
@@ -108,11 +102,17 @@ def _items(request: Request, count: RequestCount) -> tuple[PlanItem, ...]:
         pc = counted.get(i)
         if pc is None:
             n = kind_index.get(part.type, 0)
-            items.append(PlanItem(part.type, n, part.name, 0, None, params, dropped=True))
+            items.append(
+                PlanItem(part.type, n, part.name, 0, grid=None, params=params, dropped=True)
+            )
             kind_index[part.type] = n + 1
             continue
         kind_index[part.type] = pc.index + 1
-        items.append(PlanItem(pc.kind, pc.index, pc.source, pc.tokens, list(pc.grid), params))
+        items.append(
+            PlanItem(
+                pc.kind, pc.index, pc.source, pc.tokens, features[pc.part], list(pc.grid), params
+            )
+        )
     return tuple(items)
 
 
@@ -131,13 +131,16 @@ def _checks(
     media = [i for i in items if i.kind != "text" and not i.dropped]
     placeholders = len(media)
     expanded = sum(i.tokens for i in media)
+    if placeholders:
+        one = placeholders == 1
+        expansion = (
+            f"{placeholders} media placeholder{'' if one else 's'} expand{'s' if one else ''} "
+            f"to {expanded:,} tokens, not {placeholders}"
+        )
+    else:
+        expansion = "no media placeholders"
     checks = [
-        Check(
-            "placeholders counted expanded",
-            True,
-            f"{placeholders} media placeholder(s) expand to {expanded:,} tokens, "
-            f"not {placeholders}",
-        ),
+        Check("placeholders counted expanded", True, expansion),
         Check(
             "all items summed",
             sum(i.tokens for i in items) == count.total,
@@ -214,14 +217,23 @@ def plan_request(
     limits = limits or Limits()
     spec = llm or profile.llm
     tok = resolve_tokenizer(profile, tokenizer)  # type: ignore[arg-type]
-    original = count_request(request, profile, tok)
-    count, steps, fitted = original, (), None
-    original_items = _items(request, original)
+    # The sequence plan (headers only) rather than bare counts: its items' own plans give
+    # each item's feature tokens.
+    seq = plan_sequence(request, profile, tok)
+    original = seq.count()
+    steps: tuple[str, ...] = ()
+    fitted = None
+    original_items = _items(request, seq)
     if fit:
-        result = fit_request(request, profile, tok, context - reserve_output, policy=policy)
-        request, count, steps = result.request, result.count, result.steps
-        fitted = count.total
-    items = _items(request, count)
+        result = fit_request(
+            request, profile, tok, context - reserve_output, policy=policy, limits=limits
+        )
+        request, steps = result.request, result.steps
+        if result.changed:
+            seq = plan_sequence(request, profile, tok)
+        fitted = result.count.total
+    count = seq.count()
+    items = _items(request, seq)
     checks = _checks(count, items, context, reserve_output, limits)
     cost = estimate(
         spec,

@@ -22,9 +22,9 @@ from mmtok.cache.store import Cache
 from mmtok.compress.tower import identity_digest
 from mmtok.errors import RequestError
 from mmtok.fusion.layout import Span
-from mmtok.fusion.request import Request, parse_request
-from mmtok.fusion.plan import count_request
 from mmtok.fusion.overrides import item_profile
+from mmtok.fusion.plan import count_request
+from mmtok.fusion.request import Request, parse_request
 from mmtok.image.pixels import preprocess_image
 from mmtok.media.source import Source, source_name
 from mmtok.profiles.base import Profile

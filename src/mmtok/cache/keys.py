@@ -42,7 +42,7 @@ _VISUAL = (
     "rescale_factor",
 )
 PROFILE_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "image": (*_VISUAL, "resize", "resampler"),
+    "image": (*_VISUAL, "resize", "resampler", "interpolation"),
     # Video frames are sized by the video pixel limits, not by ``resize`` (whose aspect-ratio
     # limit only refuses a video, never changes its tensors).
     "video": (
@@ -52,9 +52,14 @@ PROFILE_FIELDS: Mapping[str, tuple[str, ...]] = {
         "video_max_frames",
         "video_min_pixels",
         "video_max_pixels",
+        "video_frame_rule",
+        "video_pixels",
+        "video_cap_tokens",
+        "video_max_seconds",
     ),
-    # The audio path takes its rules (sample rate, window, mel settings) as ``params``.
-    "audio": (),
+    # The audio path takes its rules (sample rate, window, mel settings) as ``params``; the
+    # profile's encoder (front end, window rule) shapes its features too.
+    "audio": ("audio_encoder",),
 }
 """Profile fields that shape each kind's tensors: exactly these enter a key of that kind."""
 
@@ -73,6 +78,12 @@ NON_TENSOR_FIELDS: Mapping[str, str] = {
     "merge_from_folder": "how a model folder is read; the merge size itself is keyed",
     "source": "where the profile was read from",
     "extra": "free-form notes",
+    "view_text": "text written around an image's views",
+    "token_type_ids": "a model input flag derived from the sequence",
+    "video_timestamps": "timestamp text between temporal patches",
+    "fit_min_tokens": "the budget planner's quality floor",
+    "audio_text": "text written around an audio item",
+    "rope_advance": "position ids",
 }
 """Profile fields that shape no tensor, and why (a test checks every field is classified)."""
 

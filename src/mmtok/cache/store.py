@@ -9,9 +9,14 @@ entries older than the time-to-live never served. Disk tier, one directory:
   later eviction pass removes once it is an hour old.
 - A file's modification time is its creation time (time-to-live), its access time its last
   use (LRU), set explicitly on every hit, so eviction passes stat files and never read them.
-- ``.lock``, taken with ``fcntl.flock``: each writer renames its entry into place and then
-  evicts (expired entries, then least recently used ones) until the limits hold, all under
-  the lock, so **the limits hold after every completed write** whatever other processes do.
+- ``.lock``, taken with ``fcntl.flock``: each writer renames its entry into place and updates
+  ``usage.json`` (the directory's total bytes and entries, its oldest creation time and when
+  it was last scanned) under the lock, so **the limits hold after every completed write**
+  whatever other processes do. A write scans the directory only when that index says the
+  limits are exceeded (or an entry has expired, or an hour has passed, or the index is
+  missing); the scan then evicts in a batch — expired entries, then the least recently used
+  down to ``evict_to`` of the limits — and rebuilds the index, so a write costs the same at
+  100 entries as at 100,000 (``bench/cache_scale.py``).
 - ``stats.json``: counters summed over every process that used the directory,
   read-modify-written under the same lock and replaced by rename (lock-free readers such as
   ``mmtok cache stats`` always see a whole file). A process adds its counts at each disk
@@ -32,6 +37,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import math
 import os
 import re
 import secrets
@@ -57,6 +63,7 @@ Tensors = dict[str, "Tensor"]
 SUFFIX = ".safetensors"
 TEMP_PREFIX = ".tmp-"
 ORPHAN_AGE = 3600.0  # seconds after which a temporary file is a dead writer's leftover
+RESCAN_AFTER = 3600.0  # seconds between full scans at most (orphans swept, index re-synced)
 DISK_BYTES = 10 << 30  # default disk limit
 MEMORY_BYTES = 1 << 30  # default memory limit
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -69,24 +76,54 @@ class CacheWarning(UserWarning):
 @dataclass(frozen=True)
 class TierLimits:
     """Bounds of one tier; ``None`` is unbounded. ``ttl``: seconds from an entry's creation
-    after which it is never served."""
+    after which it is never served. ``evict_to``: the disk tier, once over a limit, evicts
+    down to this fraction of it, so its directory scans happen once per ``1 − evict_to`` of
+    the limit written rather than at every write (``1.0``: evict exactly to the limit)."""
 
     max_bytes: int | None = None
     max_entries: int | None = None
     ttl: float | None = None
+    evict_to: float = 0.9
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None and not value > 0:
                 raise ConfigError(f"cache {f.name} {value}: must be positive (or None)")
+        if self.evict_to > 1:
+            raise ConfigError(f"cache evict_to {self.evict_to}: must be at most 1")
 
     def expired(self, created: float, now: float) -> bool:
         return self.ttl is not None and now - created > self.ttl
 
-    def over(self, total_bytes: int, entries: int) -> bool:
-        too_big = self.max_bytes is not None and total_bytes > self.max_bytes
-        return too_big or (self.max_entries is not None and entries > self.max_entries)
+    def over(self, total_bytes: int, entries: int, fraction: float = 1.0) -> bool:
+        """Whether ``total_bytes`` or ``entries`` exceed ``fraction`` of the limits."""
+        too_big = self.max_bytes is not None and total_bytes > self.max_bytes * fraction
+        return too_big or (
+            self.max_entries is not None
+            and entries > max(1, math.floor(self.max_entries * fraction))
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The disk tier's index (``usage.json``): total entry ``bytes`` and ``entries``, the
+    ``oldest`` creation time among them and when the directory was last ``scanned``
+    (seconds). Kept under the lock by every write, drop and scan."""
+
+    bytes: int
+    entries: int
+    oldest: float
+    scanned: float
+
+    def due(self, limits: TierLimits, now: float) -> bool:
+        """Whether a write must scan: over a limit, an entry expired (at most once per
+        tenth of the time-to-live), or no scan for :data:`RESCAN_AFTER` seconds."""
+        if limits.over(self.bytes, self.entries) or now - self.scanned >= RESCAN_AFTER:
+            return True
+        return limits.ttl is not None and (
+            limits.expired(self.oldest, now) and now - self.scanned >= limits.ttl / 10
+        )
 
 
 @dataclass(frozen=True)
@@ -309,6 +346,12 @@ class DiskTier:
             now = path.stat()
             if (now.st_ino, now.st_dev) == (seen.st_ino, seen.st_dev):
                 path.unlink()
+                usage = self._usage()
+                if usage is not None:
+                    self._save_usage(
+                        Usage(usage.bytes - now.st_size, usage.entries - 1, usage.oldest,
+                              usage.scanned)
+                    )  # fmt: skip
 
     def write(
         self, key: str, data: bytes, created: float, counters: Mapping[str, int] | None = None
@@ -327,8 +370,7 @@ class DiskTier:
             finally:
                 os.close(fd)
             with self.locked():
-                os.replace(tmp, self.path(key))
-                evicted = self._evict(self.clock())
+                evicted = self._place(tmp, key, len(data), created)
                 self._add_counters({**(counters or {}), "disk_evictions": evicted})
         except BaseException:
             _unlink(tmp)
@@ -353,21 +395,72 @@ class DiskTier:
             out.append(EntryFile(key, Path(item.path), st.st_size, st.st_mtime, st.st_atime))
         return out
 
-    def _evict(self, now: float) -> int:
-        """Under the lock: expired entries, then least recently used, until within limits."""
+    def _usage(self) -> Usage | None:
+        """Under the lock: the index, or ``None`` when missing or unreadable."""
+        data = _read_json(self.root / "usage.json")
+        try:
+            oldest = data["oldest_ns"] / 1e9 if "oldest_ns" in data else math.inf
+            return Usage(data["bytes"], data["entries"], oldest, data["scanned_ns"] / 1e9)
+        except KeyError:
+            return None
+
+    def _save_usage(self, usage: Usage) -> None:
+        """Under the lock: replace the index (integers; times in ns, no ``oldest_ns`` when
+        there are no entries)."""
+        values = {"bytes": usage.bytes, "entries": usage.entries}
+        values["scanned_ns"] = int(usage.scanned * 1e9)
+        if not math.isinf(usage.oldest):
+            values["oldest_ns"] = int(usage.oldest * 1e9)
+        tmp = self.root / f"{TEMP_PREFIX}usage-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp.write_text(json.dumps(values))
+        os.replace(tmp, self.root / "usage.json")
+
+    def _place(self, tmp: Path, key: str, size: int, created: float) -> int:
+        """Under the lock: rename ``tmp`` into place as ``key``'s entry and update the index;
+        scan and evict when it says so. Returns the number of entries evicted."""
+        path = self.path(key)
+        try:
+            replaced: int | None = path.stat().st_size
+        except FileNotFoundError:
+            replaced = None
+        os.replace(tmp, path)
+        now = self.clock()
+        usage = self._usage()
+        if usage is not None:
+            usage = Usage(
+                usage.bytes + size - (replaced or 0),
+                usage.entries + (replaced is None),
+                min(usage.oldest, created),
+                usage.scanned,
+            )
+        if usage is None or usage.due(self.limits, now):
+            usage, evicted = self._evict(now, keep=key)
+        else:
+            evicted = 0
+        self._save_usage(usage)
+        return evicted
+
+    def _evict(self, now: float, keep: str) -> tuple[Usage, int]:
+        """Under the lock: one scan; expired entries go, then the least recently used (never
+        ``keep``, the entry just written) until within ``evict_to`` of the limits. Returns
+        the rebuilt index and the number of entries evicted."""
         files = self.scan()
         doomed = [f for f in files if self.limits.expired(f.created, now)]
         alive = sorted(
             (f for f in files if not self.limits.expired(f.created, now)),
-            key=lambda f: (f.last_used, f.key),
+            key=lambda f: (f.key == keep, f.last_used, f.key),
         )
         total = sum(f.bytes for f in alive)
-        while alive and self.limits.over(total, len(alive)):
-            oldest = alive.pop(0)
-            total -= oldest.bytes
-            doomed.append(oldest)
+        if self.limits.over(total, len(alive)):
+            fraction = self.limits.evict_to
+            while len(alive) > 1 and self.limits.over(total, len(alive), fraction):
+                oldest = alive.pop(0)
+                total -= oldest.bytes
+                doomed.append(oldest)
         self._sweep_temps(now)
-        return sum(_unlink(f.path) for f in doomed)
+        evicted = sum(_unlink(f.path) for f in doomed)
+        oldest_created = min((f.created for f in alive), default=math.inf)
+        return Usage(total, len(alive), oldest_created, now), evicted
 
     def _sweep_temps(self, now: float) -> None:
         """Remove temporary files (entries, counters) of writers dead for an hour."""
@@ -431,6 +524,7 @@ class DiskTier:
                     if item.name.startswith(TEMP_PREFIX):
                         _unlink(Path(item.path))
             _unlink(self.root / "stats.json")
+            _unlink(self.root / "usage.json")
         return len(removed), sum(f.bytes for f in removed)
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from mmtok.cache.store import DISK_BYTES, DiskTier
 from mmtok.cli.app import app
 from mmtok.cli.options import load_profile
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import check_output, console, err_console, fail, print_json, write_output
 from mmtok.errors import MmtokError
 from mmtok.fusion.request import load_request
 
@@ -57,10 +57,10 @@ def _save(path: Path, items: tuple[EncodedItem, ...], meta: dict[str, Any]) -> N
     tensors["spans"] = torch.tensor([[it.span.start, it.span.end] for it in items]).reshape(-1, 2)
     tensors["grid_thw"] = torch.tensor([it.tokens.grid for it in items]).reshape(-1, 3)
     items_json = json.dumps([_item_json(it) for it in items])
-    try:
-        save_file(tensors, str(path), metadata={**meta, "items": items_json})
-    except OSError as exc:
-        fail(f"{path}: cannot write ({exc})")
+    from safetensors import SafetensorError
+
+    metadata = {**meta, "items": items_json}
+    write_output(path, lambda: save_file(tensors, str(path), metadata=metadata), (SafetensorError,))
 
 
 @app.command("encode")
@@ -90,13 +90,17 @@ def encode_command(
     """Run preprocessing and the vision tower for every media item of a request (cached)."""
     from mmtok.cache.encode import TowerOptions, encode_request
     from mmtok.cache.store import Cache
-    from mmtok.compress.tower import load_vision_tower
+    from mmtok.compress.tower import check_profile, load_vision_tower
 
+    check_output(out, "--out")
+    if not vision_tower.is_dir():
+        fail(f"--vision-tower {vision_tower}: no such folder")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             prof = load_profile(profile or str(vision_tower))
             tower = load_vision_tower(vision_tower)
+            check_profile(tower, prof)
             store = Cache.at(cache, max_bytes=cache_max_bytes) if cache else Cache.at(None)
             with store:
                 items = encode_request(
@@ -111,7 +115,7 @@ def encode_command(
             fail(str(exc))
     for w in caught:
         if issubclass(w.category, UserWarning):
-            err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+            err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     stats = store.stats()
     if out is not None:
         _save(out, items, {"profile": prof.name, "encoder": tower.identity})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +10,7 @@ from rich.progress import track
 from rich.table import Table
 
 from mmtok.cli.app import app
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import check_output, console, err_console, fail, print_json, write_output
 from mmtok.errors import ConfigError, MediaError, MmtokError
 from mmtok.image.decode import decode_image
 
@@ -33,13 +32,6 @@ def _tower(folder: Path | None, patch_size: int, max_side: int) -> VisionTower |
     from mmtok.compress.tower import PixelTower, load_vision_tower
 
     return load_vision_tower(folder) if folder else PixelTower(patch_size, max_side)
-
-
-def _write(path: Path, save: Callable[[], object]) -> None:
-    try:
-        save()
-    except (OSError, ValueError) as exc:  # missing folder, unknown image extension
-        fail(f"{path}: cannot write ({exc})")
 
 
 def _ints(text: str, option: str) -> list[int]:
@@ -82,6 +74,7 @@ def compress_command(
     from mmtok.compress.evaluate import quality
     from mmtok.compress.visual import draw_overlay
 
+    check_output(overlay, "--overlay")
     try:
         _methods(method, "--method")
         picture = decode_image(image)
@@ -94,11 +87,12 @@ def compress_command(
     kept = float(quality(tokens, result)[0])
     owner = result.owner()[0]
     if overlay:
-        _write(overlay, lambda: draw_overlay(picture, owner, grid).save(overlay))
+        write_output(overlay, lambda: draw_overlay(picture, owner, grid).save(overlay))
     report = {
         "image": str(image),
         "method": method,
-        "features": tower.identity,
+        "features": tower.name,
+        "identity": tower.identity,
         "grid": list(grid),
         "tokens_in": tokens.n,
         "tokens_out": result.n_tokens,
@@ -131,6 +125,7 @@ def compress_eval_command(
     from mmtok.compress import evaluate_features, summarise
     from mmtok.compress.visual import quality_chart
 
+    check_output(chart, "--chart")
     try:
         chosen, keeps = _methods(methods), _ints(keep, "--keep")
         if not folder.is_dir():
@@ -141,28 +136,38 @@ def compress_eval_command(
         tower = _tower(vision_tower, patch_size, max_side)
     except MmtokError as exc:
         fail(str(exc))
-    rows = []
-    for path in track(files, description="evaluating", console=err_console, transient=True):
+    rows, evaluated = [], 0
+    for path in track(files, description="evaluating", console=err_console):
         try:
             features, grid = tower.encode_image(decode_image(path))
         except MediaError as exc:
             err_console.print(f"[yellow]skipped[/] {exc}", highlight=False, soft_wrap=True)
             continue
+        evaluated += 1
         rows += evaluate_features(features, grid, chosen, keeps)
     summary = summarise(rows)
     if not summary:
-        fail(f"{folder}: no image could be evaluated at counts {keeps}")
+        fail(f"{folder}: no image could be evaluated at counts {keeps}", 1)
+    for keep in keeps:  # an image with fewer tokens than a count has nothing to compress
+        done = max((r.images for r in summary if r.keep == keep), default=0)
+        if done < evaluated:
+            err_console.print(
+                f"[yellow]note:[/] --keep {keep}: {evaluated - done} of {evaluated} image(s) "
+                f"have fewer than {keep} tokens and were left out of that count",
+                highlight=False,
+                soft_wrap=True,
+            )
     if chart:
-        title = f"{folder.name} · {tower.identity[:24]}"
-        _write(chart, lambda: quality_chart(summary, chart, title=title))
+        title = f"{folder.name} · {tower.name}"
+        write_output(chart, lambda: quality_chart(summary, chart, title=title))
     if json_out:
         print_json([row.__dict__ for row in summary])
         return
-    table = Table(title=f"mmtok compress-eval · {folder} · {tower.identity[:24]}")
+    table = Table(title=f"mmtok compress-eval · {folder} · {tower.name}")
     for column in ("method", "keep", "tokens", "quality", "images"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for row in summary:
         table.add_row(
-            row.method, str(row.keep), f"{row.tokens:g}", f"{row.quality:.4f}", str(row.images)
+            row.method, str(row.keep), f"{row.tokens:.0f}", f"{row.quality:.4f}", str(row.images)
         )
     console.print(table)

@@ -10,9 +10,10 @@ from rich.table import Table
 
 from mmtok.cli.app import app
 from mmtok.cli.options import MaxPixelsOption, MinPixelsOption, ProfileOption, load_profile
-from mmtok.cli.render import console, fail, print_json
+from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.count import CountOptions, count_file
-from mmtok.errors import MmtokError
+from mmtok.errors import ConfigError, MmtokError
+from mmtok.video.sampling import sampling_for
 
 
 def _fmt(values: list[int] | None, sep: str = "×") -> str:
@@ -42,6 +43,12 @@ def count_command(
     """Count the tokens each file expands to under a profile, without decoding it."""
     try:
         prof = load_profile(profile, min_pixels=min_pixels, max_pixels=max_pixels)
+        # Bad option values are one usage error before any file is read, not an error per row.
+        sampling_for(prof, sampling, fps=fps, num_frames=num_frames, max_frames=max_frames)
+        if max_duration is not None and not max_duration > 0:
+            raise ConfigError(f"--max-duration {max_duration}: must be a positive number")
+        if limit_pixels < 0:
+            raise ConfigError(f"--limit-pixels {limit_pixels}: must be positive (0: no limit)")
     except MmtokError as exc:
         fail(str(exc))
     options = CountOptions(
@@ -57,14 +64,15 @@ def count_command(
     if json_out:
         print_json([r.to_json() for r in rows])
     else:
-        table = Table(title=f"mmtok count · {prof.name}")
+        table = Table(
+            title=f"mmtok count · {prof.name}",
+            caption="tokens: the placeholder's expansion · in sequence: + the fences the chat "
+            "template writes around it (what plan and density count)",
+        )
         table.add_column("path", overflow="fold")
-        for col in ("kind", "width", "height", "resized", "grid", "tokens"):
-            table.add_column(
-                col, justify="right" if col in ("width", "height", "tokens") else "left"
-            )
-        if failed:
-            table.add_column("error", style="red", overflow="fold")
+        numeric = ("width", "height", "tokens", "in sequence")
+        for col in ("kind", "width", "height", "resized", "grid", "tokens", "in sequence"):
+            table.add_column(col, justify="right" if col in numeric else "left")
         for r in rows:
             cells = [
                 r.path,
@@ -73,14 +81,21 @@ def count_command(
                 str(r.height or ""),
                 _fmt(r.resized),
                 _fmt(r.grid),
-                f"{r.tokens:,}" if r.tokens is not None else "",
+                f"{r.tokens:,}" if r.tokens is not None else "[red]error[/]",
+                f"{r.sequence_tokens:,}" if r.sequence_tokens is not None else "",
             ]
-            problem = (r.error or "").removeprefix(f"{r.path}: ")
-            table.add_row(*cells, *([problem] if failed else []))
+            table.add_row(*cells)
         total = sum(r.tokens or 0 for r in rows)
+        in_sequence = sum(r.sequence_tokens or 0 for r in rows)
         table.add_section()
-        extra = [f"{failed} failed"] if failed else []
-        table.add_row("total", f"{len(rows) - failed} ok", "", "", "", "", f"{total:,}", *extra)
+        ok = f"{len(rows) - failed} ok"
+        table.add_row("total", ok, "", "", "", "", f"{total:,}", f"{in_sequence:,}")
         console.print(table)
+        for r in rows:  # whole lines under the table: a long name or message stays readable
+            if r.error:
+                problem = r.error.removeprefix(f"{r.path}: ")
+                err_console.print(
+                    f"[red]error:[/] {r.path}: {problem}", highlight=False, soft_wrap=True
+                )
     if failed:
         raise typer.Exit(1)

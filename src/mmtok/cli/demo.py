@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mmtok.budget.plan import plan_request
 from mmtok.cli.app import app
-from mmtok.cli.render import console
+from mmtok.cli.render import binary_size, console
 from mmtok.count import count_file
 from mmtok.fusion.request import load_request
 from mmtok.fusion.tensors import encode
@@ -74,7 +74,7 @@ def demo_command(
     )
     console.print(
         f"   prefill ≈ {plan.cost.total_flops / 1e12:.1f} TFLOP, KV cache "
-        f"{plan.cost.kv_cache_bytes / 2**20:.1f} MiB on {plan.llm}",
+        f"{binary_size(plan.cost.kv_cache_bytes)} on {plan.llm}",
         highlight=False,
     )
     console.print(

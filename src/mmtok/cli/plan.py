@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +16,18 @@ from mmtok.budget.fit import FIT_STEPS
 from mmtok.budget.plan import Limits, Plan, plan_request
 from mmtok.cli.app import app
 from mmtok.cli.options import ProfileOption, ReserveOption, load_profile
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import (
+    binary_size,
+    check_output,
+    console,
+    err_console,
+    fail,
+    print_json,
+    write_output,
+)
 from mmtok.errors import MmtokError
 from mmtok.fusion.request import load_request
+from mmtok.fusion.serialize import request_to_json
 
 
 def _si(value: float, unit: str) -> str:
@@ -53,7 +63,7 @@ def _render(plan: Plan) -> None:
     console.print(
         f"cost ({plan.llm}): prefill {_si(c.total_flops, 'FLOP')} "
         f"(linear {_si(c.linear_flops, 'FLOP')}, attention {_si(c.attention_flops, 'FLOP')}, "
-        f"vision {_si(c.vision_flops, 'FLOP')}) · KV cache {_si(c.kv_cache_bytes, 'B')} · "
+        f"vision {_si(c.vision_flops, 'FLOP')}) · KV cache {binary_size(c.kv_cache_bytes)} · "
         f"TTFT ≈ {c.ttft_seconds * 1e3:.1f} ms",
         highlight=False,
     )
@@ -78,12 +88,19 @@ def plan_command(
     max_item_tokens: Annotated[int | None, typer.Option(help="Per-item token cap.")] = None,
     max_images: Annotated[int | None, typer.Option(help="Most images per request.")] = None,
     max_videos: Annotated[int | None, typer.Option(help="Most videos per request.")] = None,
+    max_audios: Annotated[int | None, typer.Option(help="Most audio clips per request.")] = None,
     peak_tflops: Annotated[float, typer.Option(help="Accelerator peak, TFLOP/s.")] = 989.0,
     utilisation: Annotated[float, typer.Option(help="Fraction of peak reached.")] = 0.4,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     chart: Annotated[Path | None, typer.Option(help="Write a stacked-bar PNG here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the (fitted) request as JSON here, to encode or serve as is."),
+    ] = None,
 ) -> None:
     """Plan a request against a context limit; exits 1 when it does not fit (without --fit)."""
+    check_output(chart, "--chart")
+    check_output(out, "--out")
     try:
         prof = load_profile(profile)
         req = load_request(request)
@@ -99,7 +116,7 @@ def plan_command(
                 fit=fit,
                 policy=tuple(s.strip() for s in policy.split(",") if s.strip()),
                 llm=spec,
-                limits=Limits(max_item_tokens, max_images, max_videos),
+                limits=Limits(max_item_tokens, max_images, max_videos, max_audios),
                 peak_flops=peak_tflops * 1e12,
                 utilisation=utilisation,
             )
@@ -108,12 +125,16 @@ def plan_command(
     except MmtokError as exc:
         fail(str(exc))
     if chart is not None:
-        plot_plan(plan, chart)
+        write_output(chart, lambda: plot_plan(plan, chart))
+    if out is not None:
+        text = json.dumps(request_to_json(plan.request), indent=2) + "\n"
+        write_output(out, lambda: out.write_text(text, encoding="utf-8"))
     if json_out:
         print_json(plan.to_json())
     else:
         _render(plan)
-        if chart is not None:
-            console.print(f"chart written to {chart}")
+        for written, what in ((chart, "chart"), (out, "request")):
+            if written is not None:
+                console.print(f"{what} written to {written}", highlight=False)
     if not plan.fits:
         raise typer.Exit(1)

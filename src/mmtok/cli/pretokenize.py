@@ -29,7 +29,7 @@ from mmtok.errors import MmtokError
 from mmtok.pretokenize.engines import OnShard
 from mmtok.pretokenize.rows import RowOptions
 from mmtok.pretokenize.run import Finished, Run, default_workers, execute, prepare
-from mmtok.pretokenize.shards import ShardResult
+from mmtok.pretokenize.shards import MANIFEST, ShardResult
 from mmtok.pretokenize.summary import plot_lengths
 
 
@@ -97,14 +97,36 @@ def _render(done: Finished) -> None:
     console.print(table)
 
 
+def output_folder(output: Path | None, out: Path | None) -> Path:
+    """The output folder, given as the second argument or as ``--out`` (exactly one)."""
+    if output is not None and out is not None and output != out:
+        fail(f"two output folders: {output} and --out {out}; give one")
+    folder = output or out
+    if folder is None:
+        fail("missing the output folder: give it as the second argument or with --out")
+    return folder
+
+
+def check_chart(chart: Path) -> None:
+    """Refuse a chart path that could not be written, before any work."""
+    if chart.suffix.lower() != ".png":
+        fail(f"--chart {chart}: expected a .png file")
+    if not chart.parent.is_dir():
+        fail(f"--chart {chart}: no such folder {chart.parent}")
+
+
 @app.command("pretokenize")
 def pretokenize_command(
     source: Annotated[
         Path, typer.Argument(help="JSONL or Parquet ('request' column) file, or a folder of them.")
     ],
     output: Annotated[
-        Path, typer.Argument(help="Output folder (Parquet shards, manifest.json); rerun resumes.")
-    ],
+        Path | None,
+        typer.Argument(help="Output folder: a Parquet dataset (shards + manifest); rerun resumes."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The output folder (instead of OUTPUT).")
+    ] = None,
     profile: ProfileOption = "qwen2-vl",
     tokenizer: TokenizerOption = None,
     context: Annotated[
@@ -117,6 +139,10 @@ def pretokenize_command(
     lengths_only: Annotated[
         bool,
         typer.Option("--lengths-only", help="Write id, num_tokens, error only (headers only)."),
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Also decode every media item (catch corrupt pixels)."),
     ] = False,
     shard_rows: Annotated[int, typer.Option(help="Rows per output shard.")] = 1000,
     workers: Annotated[
@@ -131,7 +157,11 @@ def pretokenize_command(
     chart: Annotated[Path | None, typer.Option(help="Write a histogram of lengths (PNG).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Pretokenize a dataset of requests into Parquet shards, one row per request."""
+    """Pretokenize a dataset of requests into Parquet shards, one row per request (nothing
+    decoded unless --verify)."""
+    output = output_folder(output, out)
+    if chart is not None:
+        check_chart(chart)
     options = RowOptions(
         profile=profile,
         tokenizer=str(tokenizer) if tokenizer else None,
@@ -139,11 +169,14 @@ def pretokenize_command(
         reserve_output=reserve_output,
         fit=fit,
         lengths_only=lengths_only,
+        verify=verify,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            run = prepare(source, output, options, shard_rows=shard_rows)
+            run = prepare(
+                source, output, options, shard_rows=shard_rows, engine=engine, workers=workers
+            )
         except MmtokError as exc:
             fail(str(exc))
     for w in caught:
@@ -175,4 +208,7 @@ def pretokenize_command(
         print_json(done.manifest)
         return
     _render(done)
-    console.print(f"wrote {output}" + (f" · chart {chart}" if chart else ""), highlight=False)
+    console.print(
+        f"wrote {output} (manifest {output / MANIFEST})" + (f" · chart {chart}" if chart else ""),
+        highlight=False,
+    )

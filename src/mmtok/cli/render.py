@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -31,3 +33,27 @@ def fail(message: str, code: int = 2) -> None:
 
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def check_output(path: Path | None, option: str) -> None:
+    """Refuse an output file whose folder does not exist (exit 2), before any work is done."""
+    if path is not None and not path.parent.is_dir():
+        fail(f"{option} {path}: no such folder {path.parent}")
+
+
+def write_output(path: Path, save: Callable[[], object], errors: tuple[type, ...] = ()) -> None:
+    """Run ``save`` (it writes ``path``); an ``OSError``/``ValueError`` (a full disk, an
+    unknown image suffix) or one of ``errors`` is one error line, exit 1."""
+    try:
+        save()
+    except (OSError, ValueError, *errors) as exc:
+        fail(f"{path}: cannot write ({exc})", 1)
+
+
+def binary_size(n: float) -> str:
+    """Bytes in binary units, as every command writes them: ``512 B``, ``3.5 MiB``."""
+    for unit in ("TiB", "GiB", "MiB", "KiB"):
+        scale = 2 ** (10 * ("KMGT".index(unit[0]) + 1))
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f} B"

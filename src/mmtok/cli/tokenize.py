@@ -18,7 +18,14 @@ from mmtok.cli.options import (
     TokenizerOption,
     load_profile,
 )
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import (
+    check_output,
+    console,
+    err_console,
+    fail,
+    print_json,
+    write_output,
+)
 from mmtok.errors import BudgetError, ConfigError, MmtokError
 from mmtok.fusion.layout import Span
 from mmtok.fusion.plan import SequencePlan, plan_sequence
@@ -72,15 +79,25 @@ def tokenize_command(
         str,
         typer.Option(help="Text after an M-RoPE item: spatial (transformers 5, default) or max."),
     ] = "spatial",
+    allow_fallback_tokenizer: Annotated[
+        bool,
+        typer.Option(
+            "--allow-fallback-tokenizer",
+            help="With --out: write text ids of the built-in stand-in tokenizer anyway.",
+        ),
+    ] = False,
 ) -> None:
     """Build the exact token sequence of a multimodal request and show its layout."""
     if mrope_advance not in ("max", "spatial"):
         fail(f"--mrope-advance {mrope_advance!r}: expected max or spatial")
+    check_output(out, "--out")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TokenizerFallbackWarning)
         try:
             prof = load_profile(profile, min_pixels=min_pixels, max_pixels=max_pixels)
-            tok = resolve_tokenizer(prof, tokenizer)
+            # Model inputs written with a stand-in vocabulary are refused unless asked for.
+            allow = out is None or allow_fallback_tokenizer
+            tok = resolve_tokenizer(prof, tokenizer, allow_fallback=allow)
             advance = "spatial" if mrope_advance == "spatial" else "max"
             req = load_request(request)
             if context is not None:
@@ -99,11 +116,13 @@ def tokenize_command(
         except MmtokError as exc:
             fail(str(exc))
     for w in caught:
-        err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-    if loaded is not None:
+        err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+    if loaded is not None and out is not None:
+        from safetensors import SafetensorError
         from safetensors.torch import save_file
 
-        save_file(_tensors(loaded), str(out))
+        tensors = _tensors(loaded)
+        write_output(out, lambda: save_file(tensors, str(out)), (SafetensorError,))
     if json_out:
         print_json({**encoded.to_json(), "tokenizer": tok.name})
         return
@@ -114,7 +133,7 @@ def tokenize_command(
     console.print(
         f"totals: {' · '.join(parts)} · total {len(encoded.input_ids):,}", highlight=False
     )
-    if prof.rope == "mrope":
+    if prof.rope != "1d":
         console.print(f"M-RoPE delta {encoded.rope_delta}", highlight=False)
     if out is not None:
         console.print(f"wrote {out}", highlight=False)

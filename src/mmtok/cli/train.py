@@ -8,26 +8,19 @@ continue an interrupted run with ``--resume``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from torch import Tensor
 
 from mmtok.cli.app import app
 from mmtok.cli.render import console, fail, print_json
-from mmtok.discrete.checkpoint import Tokenizer, load_model
-from mmtok.discrete.codec import CodecConfig
-from mmtok.discrete.quantize import QuantizerConfig
-from mmtok.discrete.training import (
-    TrainConfig,
-    init_model,
-    load_audio_folder,
-    load_image_folder,
-    train,
-)
-from mmtok.discrete.vq import VQImageConfig
+from mmtok.discrete.config import CodecConfig, QuantizerConfig, TrainConfig, VQImageConfig
 from mmtok.errors import ConfigError, MmtokError
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from mmtok.discrete.checkpoint import Tokenizer
 
 _VQ, _CODEC, _TRAIN = VQImageConfig(), CodecConfig(), TrainConfig()
 
@@ -49,6 +42,7 @@ Channels = Annotated[int, typer.Option(help="Convolution width.")]
 Decay = Annotated[float, typer.Option(help="EMA decay of the codebooks.")]
 DeadThreshold = Annotated[float, typer.Option(help="EMA uses per step below which a code is dead.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the final metrics as JSON only.")]
+Device = Annotated[str, typer.Option(help="Torch device to train on: cpu, cuda, cuda:1, mps.")]
 
 
 @app.command("train-vq")
@@ -74,8 +68,12 @@ def train_vq_command(
     decay: Decay = _VQ.quantizer.decay,
     dead_threshold: DeadThreshold = _VQ.quantizer.dead_threshold,
     json_out: JsonOut = False,
+    device: Device = "cpu",
 ) -> None:
     """Train a VQ image tokenizer on a folder of images (model options ignored with --resume)."""
+    from mmtok.discrete.checkpoint import load_model
+    from mmtok.discrete.training import init_model, load_image_folder
+
     try:
         train_config = TrainConfig(steps, batch_size, learning_rate, save_every, seed)
         if resume:
@@ -90,7 +88,7 @@ def train_vq_command(
             config = VQImageConfig(quantizer, downsample, channels, image_size)
             model = init_model(config, seed)
         images = load_image_folder(data, model.config.image_size)
-        _run(model, images, out, train_config, resume, log_every, json_out)
+        _run(model, images, out, train_config, resume, log_every, json_out, device)
     except MmtokError as exc:
         fail(str(exc))
 
@@ -125,8 +123,12 @@ def train_codec_command(
         bool, typer.Option(help="Train on random codebook prefixes so any prefix decodes.")
     ] = _CODEC.quantizer_dropout,
     json_out: JsonOut = False,
+    device: Device = "cpu",
 ) -> None:
     """Train an RVQ audio codec on a folder of audio (model options ignored with --resume)."""
+    from mmtok.discrete.checkpoint import load_model
+    from mmtok.discrete.training import init_model, load_audio_folder
+
     try:
         train_config = TrainConfig(steps, batch_size, learning_rate, save_every, seed)
         if resume:
@@ -148,7 +150,7 @@ def train_codec_command(
             )
             model = init_model(config, seed)
         waves = load_audio_folder(data, model.config.sample_rate, segment)
-        _run(model, waves, out, train_config, resume, log_every, json_out)
+        _run(model, waves, out, train_config, resume, log_every, json_out, device)
     except MmtokError as exc:
         fail(str(exc))
 
@@ -168,10 +170,71 @@ def _run(
     resume: bool,
     log_every: int,
     json_out: bool,
+    device: str = "cpu",
 ) -> None:
-    """Train with a progress bar and metric lines (or silently for --json), then summarise."""
+    """Train with a progress bar and metric lines (or silently for --json), then summarise.
+    Ctrl-C saves a checkpoint of the steps done and exits 130 (``--resume`` continues it)."""
+    try:
+        _train(model, data, out, config, resume, log_every, json_out, _device(device))
+    except KeyboardInterrupt:
+        step = _saved_step(out)
+        where = f"step {step} saved to {out}" if step else "nothing saved yet"
+        console.print(f"interrupted: {where}; --resume continues the run", highlight=False)
+        raise typer.Exit(130) from None
+
+
+def _device(name: str) -> Any:
+    """The torch device ``--device`` names, refused when it is unknown or absent here."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(
+            f"--device {name!r}: not a torch device (cpu, cuda, cuda:1, mps)"
+        ) from None
+    present = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not present.get(device.type, True):
+        raise ConfigError(f"--device {name}: no {device.type} device on this machine")
+    return device
+
+
+def _saved_step(out: Path) -> int | None:
+    from mmtok.discrete.checkpoint import read_json
+    from mmtok.discrete.training import TRAINER_FILE
+
+    try:
+        return int(read_json(out / TRAINER_FILE)["step"])
+    except (MmtokError, OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _train(
+    model: Tokenizer,
+    data: Tensor,
+    out: Path,
+    config: TrainConfig,
+    resume: bool,
+    log_every: int,
+    json_out: bool,
+    device: Any,
+) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from mmtok.discrete.training import train
+
     if json_out:
-        monitor = train(model, data, out, config, resume=resume)
+        monitor = train(model, data, out, config, resume=resume, device=device)
         print_json({"checkpoint": str(out), "examples": len(data), "final": monitor.rows[-1]})
         return
     columns = (
@@ -190,7 +253,7 @@ def _run(
                     describe(row, model.metric_name), highlight=False, soft_wrap=True
                 )
 
-        monitor = train(model, data, out, config, resume=resume, on_step=on_step)
+        monitor = train(model, data, out, config, resume=resume, on_step=on_step, device=device)
     console.print(f"{len(data)} examples · saved {out} (model, metrics.json, metrics.png)")
     console.print(describe(monitor.rows[-1], model.metric_name), highlight=False, soft_wrap=True)
 

@@ -14,7 +14,7 @@ import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +24,10 @@ from torch import Tensor, nn
 
 from mmtok.compress.tokenset import Grid
 from mmtok.errors import ConfigError
+from mmtok.image.policies import SmartResize
+
+if TYPE_CHECKING:
+    from mmtok.profiles.base import Profile
 
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
 _CONFIG_NOISE = frozenset(
@@ -111,6 +115,11 @@ class VisionTower:
     identity: str  # sha256 hex of config + weights (+ preprocessor config), computed at load
     processor: Any | None  # the folder's transformers image processor, if it has one
     folder: Path
+
+    @property
+    def name(self) -> str:
+        """What a person calls it: ``clip (clip-vit-large)`` — the family and the folder."""
+        return f"{self.family.name} ({self.folder.resolve().name})"
 
     @property
     def patch_size(self) -> int:
@@ -203,6 +212,10 @@ class PixelTower:
     def identity(self) -> str:
         return f"pixels-p{self.patch_size}-max{self.max_side}"
 
+    @property
+    def name(self) -> str:
+        return f"raw pixels ({self.patch_size}-px patches, longer side ≤ {self.max_side})"
+
     def encode_image(self, image: Image.Image, layer: int | None = None) -> tuple[Tensor, Grid]:
         """((1, H·W, p·p·3) features, (1, H, W) grid); ``layer`` is accepted and ignored."""
         p = self.patch_size
@@ -265,6 +278,8 @@ def load_vision_tower(
         raise ConfigError(f"{folder}: loading a vision tower needs transformers") from None
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: no such vision tower folder")
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise ConfigError(f"{folder}: no config.json (not a Hugging Face model folder)")
@@ -307,3 +322,19 @@ def load_vision_tower(
     model = model.to(device).eval()
     identity = identity_digest(family.name, model.config.to_dict(), model, extra)
     return VisionTower(model, family, identity, processor, folder)
+
+
+def check_profile(tower: VisionTower, profile: Profile) -> None:
+    """Refuse a profile whose pixels ``tower`` cannot read, naming both (:class:`ConfigError`):
+    dynamic-resolution profiles make flattened patches (Qwen2-VL's tower takes them), the
+    others images ``(B, C, H, W)`` (CLIP, SigLIP); the patch sides must agree."""
+    flattened = isinstance(profile.resize, SmartResize)
+    takes = "flattened patches" if tower.family.flattened else "images (B, C, H, W)"
+    if tower.family.flattened != flattened or tower.patch_size != profile.patch_size:
+        makes = "flattened patches" if flattened else "images (B, C, H, W)"
+        raise ConfigError(
+            f"{tower.folder}: this {tower.family.name} tower does not match profile "
+            f"{profile.name}: the tower takes {takes} of {tower.patch_size} px, the profile "
+            f"makes {makes} of {profile.patch_size} px; use --profile with the tower's own "
+            "model folder or a profile of its family"
+        )

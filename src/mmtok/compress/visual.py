@@ -52,6 +52,9 @@ def draw_overlay(image: Image.Image, owner: Tensor, grid: Grid, frame: int = 0) 
     return Image.fromarray(rgb.clip(0, 255).astype(np.uint8), "RGB")
 
 
+CHART_FLOOR = -0.1  # lowest quality drawn: explained variance below it is shown at it
+
+
 def quality_chart(rows: Sequence[EvalRow], path: str | Path, title: str = "") -> None:
     """Plot quality (explained variance) against tokens, one line per method, to ``path``."""
     import matplotlib
@@ -60,9 +63,19 @@ def quality_chart(rows: Sequence[EvalRow], path: str | Path, title: str = "") ->
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    # Explained variance is unbounded below: one method's bad score would squash the others'
+    # curves, so scores under the floor are drawn at it, as ▼, and said so in the legend.
+    floor = CHART_FLOOR
     for method in dict.fromkeys(row.method for row in rows):
         points = sorted((r.tokens, r.quality) for r in rows if r.method == method)
-        ax.plot(*zip(*points, strict=True), marker="o", label=method)
+        x, y = zip(*points, strict=True)
+        clipped = [q < floor for q in y]
+        label = method + (f" (▼: below {floor:g})" if any(clipped) else "")
+        (line,) = ax.plot(x, [max(q, floor) for q in y], marker="o", label=label)
+        low = [(t, floor) for t, c in zip(x, clipped, strict=True) if c]
+        if low:
+            ax.plot(*zip(*low, strict=True), "v", color=line.get_color(), markersize=9)
+    ax.set_ylim(floor - 0.02, 1.02)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("tokens")
     ax.set_ylabel("explained variance of patch features")

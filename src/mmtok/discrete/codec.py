@@ -7,53 +7,15 @@ quantiser dropout, any prefix of the Q codebooks decodes: fewer codebooks, lower
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmtok.discrete.codec_spec import CodecSpec
-from mmtok.discrete.quantize import CodebookStats, QuantizerConfig, ResidualQuantizer
-from mmtok.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class CodecConfig:
-    """Architecture of an RVQ codec; the quantiser's ``dim`` is the latent width."""
-
-    quantizer: QuantizerConfig = field(
-        default_factory=lambda: QuantizerConfig(dim=16, codebook_size=256)
-    )
-    num_quantizers: int = 4  # Q residual codebooks
-    sample_rate: int = 16_000  # Hz
-    strides: tuple[int, ...] = (4, 4, 4)  # encoder downsampling per stage; hop = product
-    channels: int = 64  # convolution width
-    quantizer_dropout: bool = True  # train on random prefixes so any prefix decodes
-
-    def __post_init__(self) -> None:
-        if self.num_quantizers < 1 or min(self.strides, default=0) < 2 or self.sample_rate < 1:
-            raise ConfigError(
-                f"codec: needs ≥ 1 quantiser, strides ≥ 2 and a sample rate "
-                f"(got {self.num_quantizers}, {self.strides}, {self.sample_rate})"
-            )
-
-    @property
-    def hop_length(self) -> int:
-        return math.prod(self.strides)
-
-    @property
-    def spec(self) -> CodecSpec:
-        """Frame rate, tokens per second and bitrate of this codec."""
-        return CodecSpec(
-            name="mmtok-codec",
-            sample_rate=self.sample_rate,
-            hop_length=self.hop_length,
-            num_codebooks=self.num_quantizers,
-            codebook_size=self.quantizer.codebook_size,
-        )
+from mmtok.discrete.config import CodecConfig
+from mmtok.discrete.quantize import CodebookStats, ResidualQuantizer
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Literal
 
 from mmtok.errors import ConfigError, RequestError
+
+if TYPE_CHECKING:  # the layouts take tensors; the arithmetic above them needs no torch
+    from torch import Tensor
 
 Layout = Literal["frame-major", "delay", "parallel"]
 
@@ -154,6 +154,8 @@ def delay_pattern(codes: Tensor, pad: int) -> Tensor:
 
 def undo_delay_pattern(delayed: Tensor) -> Tensor:
     """Inverse of :func:`delay_pattern`: (..., T + Q − 1, Q) -> (..., T, Q)."""
+    import torch
+
     books = delayed.shape[-1]
     frames = delayed.shape[-2] - books + 1
     if frames < 0:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmtok.errors import ConfigError
+from mmtok.discrete.config import QuantizerConfig
 
 # Elements of one (rows, K) score block in nearest_code: 16 MiB of float32. Blocks of 128 to
 # 1,024 rows at K = 8,192 ran within noise of each other; one whole (N, K) GEMM ran slower.
@@ -101,28 +101,6 @@ class CodebookStats:
     perplexity: float  # exp(entropy) of this step's code histogram, 1..K
     dead: int  # codes whose EMA count is below the dead threshold after the step
     restarts: int  # dead codes re-seeded from this step's vectors
-
-
-@dataclass(frozen=True)
-class QuantizerConfig:
-    """One codebook and how it learns."""
-
-    dim: int = 8  # D: width of each vector
-    codebook_size: int = 512  # K: number of codes
-    decay: float = 0.95  # EMA decay of per-code counts and sums
-    commitment_weight: float = 0.25  # β in β·mean((x − sg(q))²)
-    kmeans_init: bool = True  # k-means on the first training batch; else N(0, 1) codes
-    kmeans_iters: int = 10  # Lloyd iterations of that k-means
-    dead_threshold: float = 0.25  # EMA count (vectors per step) below which a code is dead
-    restart_dead: bool = True  # re-seed dead codes from the batch
-    eps: float = 1e-5  # Laplace smoothing of EMA counts, so an empty code never divides by 0
-
-    def __post_init__(self) -> None:
-        if self.dim < 1 or self.codebook_size < 1 or not 0 <= self.decay < 1:
-            raise ConfigError(
-                f"quantiser: needs dim ≥ 1, codebook size ≥ 1 and 0 ≤ decay < 1 "
-                f"(got {self.dim}, {self.codebook_size}, {self.decay})"
-            )
 
 
 @dataclass(frozen=True)

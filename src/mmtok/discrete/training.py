@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,10 @@ from mmtok.discrete.checkpoint import (
     write_json,
     write_tensors,
 )
-from mmtok.discrete.codec import CodecConfig, RVQCodec
+from mmtok.discrete.codec import RVQCodec
+from mmtok.discrete.config import CodecConfig, TrainConfig, VQImageConfig
 from mmtok.discrete.quantize import CodebookMonitor
-from mmtok.discrete.vq import VQImageConfig, VQImageTokenizer, fit_image, image_to_pixels
+from mmtok.discrete.vq import VQImageTokenizer, fit_image, image_to_pixels
 from mmtok.errors import ConfigError, EmptyMediaError
 from mmtok.image.decode import decode_image
 
@@ -42,23 +42,6 @@ OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_FILE = "trainer.json"
 METRICS_FILE = "metrics.json"
 PLOT_FILE = "metrics.png"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How long and how fast to train; the model's own config lives with the model."""
-
-    steps: int = 2000  # total optimiser steps, counting those of a resumed run
-    batch_size: int = 16  # examples per step
-    learning_rate: float = 2e-3  # Adam
-    save_every: int = 500  # steps between checkpoints (the last step always saves)
-    seed: int = 0  # step s draws from torch.manual_seed(seed + s)
-
-    def __post_init__(self) -> None:
-        if min(self.steps, self.batch_size, self.save_every) < 1 or self.learning_rate <= 0:
-            raise ConfigError(
-                f"training: steps, batch size, save interval and rate must be > 0 ({self})"
-            )
 
 
 def media_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -104,13 +87,17 @@ def train(
     *,
     resume: bool = False,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    device: str | torch.device = "cpu",
 ) -> CodebookMonitor:
     """Train ``model`` on ``data`` (N, ...) to ``config.steps``, checkpointing into ``out_dir``.
 
     With ``resume``, ``model`` must be the one loaded from ``out_dir``; its optimiser state,
     step and history continue from there. Without it, ``out_dir`` must not hold a checkpoint.
-    ``on_step`` receives each step's history row (for progress bars and logs).
+    ``on_step`` receives each step's history row (for progress bars and logs). The model
+    trains on ``device`` (batches move there; ``data`` stays where it is). An interrupt
+    (Ctrl-C) saves the steps done since the last checkpoint, then propagates.
     """
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     if resume:
         start, monitor = _load_state(out_dir, model, optimizer)
@@ -119,19 +106,26 @@ def train(
     else:
         start, monitor = 0, CodebookMonitor()
     model.train()
-    for step in range(start, config.steps):
-        torch.manual_seed(config.seed + step)
-        batch = data[torch.randint(len(data), (config.batch_size,))]
-        out = model.training_step(batch)
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        optimizer.step()
-        metrics = {"loss": float(out.loss.detach()), model.metric_name: out.metric}
-        row = monitor.record(step + 1, out.stats, **metrics)
-        if on_step is not None:
-            on_step(row)
-        if (step + 1) % config.save_every == 0 or step + 1 == config.steps:
+    saved = start
+    try:
+        for step in range(start, config.steps):
+            torch.manual_seed(config.seed + step)
+            batch = data[torch.randint(len(data), (config.batch_size,))].to(device)
+            out = model.training_step(batch)
+            optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            optimizer.step()
+            metrics = {"loss": float(out.loss.detach()), model.metric_name: out.metric}
+            row = monitor.record(step + 1, out.stats, **metrics)
+            if on_step is not None:
+                on_step(row)
+            if (step + 1) % config.save_every == 0 or step + 1 == config.steps:
+                _save_state(out_dir, model, optimizer, monitor, config)
+                saved = step + 1
+    except KeyboardInterrupt:
+        if monitor.rows and monitor.rows[-1]["step"] > saved:
             _save_state(out_dir, model, optimizer, monitor, config)
+        raise
     model.eval()
     return monitor
 

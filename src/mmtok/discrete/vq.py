@@ -7,7 +7,7 @@ any such grid decodes back to pixels. Pixels are floats in [0, 1], channels firs
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -16,30 +16,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from mmtok.discrete.quantize import CodebookStats, QuantizerConfig, VectorQuantizer
+from mmtok.discrete.config import VQImageConfig
+from mmtok.discrete.quantize import CodebookStats, VectorQuantizer
 from mmtok.errors import ConfigError, RequestError
-
-
-@dataclass(frozen=True)
-class VQImageConfig:
-    """Architecture of a VQ image tokenizer; the quantiser's ``dim`` is the latent width."""
-
-    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
-    downsample: int = 8  # pixels per token side: 2^stages
-    channels: int = 64  # convolution width
-    image_size: int = 32  # side of the square training images, pixels
-
-    def __post_init__(self) -> None:
-        f = self.downsample
-        if f < 2 or f & (f - 1) or self.image_size % f or self.channels % 8:
-            raise ConfigError(
-                f"VQ image tokenizer: downsample must be a power of two ≥ 2 dividing the image "
-                f"size, channels a multiple of 8 (got {f}, {self.image_size}, {self.channels})"
-            )
-
-    @property
-    def stages(self) -> int:
-        return int(math.log2(self.downsample))
 
 
 @dataclass(frozen=True)

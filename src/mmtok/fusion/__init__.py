@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "EncodedBatch": "inputs",
     "batch": "inputs",
     "encode_batch": "inputs",
+    "process": "processor",
+    "request_to_json": "serialize",
 }
 
 __all__ = sorted(_EXPORTS)

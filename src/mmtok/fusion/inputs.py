@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.image.pixels import ImageTensors, stack_images
 from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
+
+if TYPE_CHECKING:  # transformers loads only when model inputs are built
+    from transformers.feature_extraction_utils import BatchFeature
 
 
 @dataclass(frozen=True)
@@ -38,21 +41,28 @@ class EncodedBatch:
     spans: tuple[tuple[Span, ...], ...]
     rows: tuple[Encoded, ...] = field(repr=False)
 
-    def to_model_inputs(self) -> dict[str, Any]:
+    def to_model_inputs(self) -> BatchFeature:
         """Keyword arguments of the matching transformers model's ``forward``, as torch
         tensors: ids, mask and position ids always; ``mm_token_type_ids`` for M-RoPE;
         ``pixel_values`` (+ ``image_grid_thw`` / ``image_sizes`` as the family takes them);
         ``pixel_values_videos``, ``video_grid_thw`` and, for Qwen2.5-VL,
-        ``second_per_grid_ts``; audio ``input_features`` + ``feature_attention_mask``."""
+        ``second_per_grid_ts``; audio ``input_features`` + ``feature_attention_mask``.
+
+        A transformers ``BatchFeature`` (what its processors return): a mapping to pass as
+        ``model(**inputs)``, with ``inputs.to(device)`` / ``.to(device, dtype=…)`` (only
+        floating-point tensors take the dtype)."""
         import torch
+        from transformers.feature_extraction_utils import BatchFeature
 
         profile = self.rows[0].profile
         out: dict[str, Any] = {
             "input_ids": self.input_ids,
             "attention_mask": self.attention_mask,
-            "position_ids": self.position_ids if profile.rope == "mrope" else self.position_ids[0],
+            "position_ids": self.position_ids if profile.rope != "1d" else self.position_ids[0],
         }
-        if profile.rope == "mrope":
+        if profile.token_type_ids:  # Gemma 3: 1 on image tokens (bidirectional attention)
+            out["token_type_ids"] = (self.modality_ids == 1).astype(np.int64)
+        if profile.rope != "1d":
             # transformers' token types: text 0, image 1, video 2 (fences and controls are text)
             out["mm_token_type_ids"] = np.where(self.modality_ids <= 2, self.modality_ids, 0)
         images = [t for row in self.rows for t in row.images]
@@ -66,12 +76,12 @@ class EncodedBatch:
                 spg = [r.second_per_grid_ts for r in self.rows]
                 out["second_per_grid_ts"] = np.concatenate(spg)
         audios = [a for row in self.rows for a in row.audios]
-        if audios:  # Qwen2-Audio's inputs: one row per 30 s window
+        if audios:  # one row per window; the mask under the encoder's own name (or none)
             out["input_features"] = np.concatenate([a.input_features for a in audios])
-            out["feature_attention_mask"] = np.concatenate(
-                [a.feature_attention_mask for a in audios]
-            )
-        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+            mask_key = profile.audio_encoder.mask_key
+            if mask_key is not None:
+                out[mask_key] = np.concatenate([a.feature_attention_mask for a in audios])
+        return BatchFeature({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()})
 
 
 def _image_inputs(images: Sequence[ImageTensors], profile: Profile) -> dict[str, np.ndarray]:
@@ -92,6 +102,8 @@ def _image_inputs(images: Sequence[ImageTensors], profile: Profile) -> dict[str,
         out["image_grid_thw"] = stacked.image_grid_thw
     if stacked.image_sizes is not None:
         out["image_sizes"] = stacked.image_sizes
+    if stacked.pixel_attention_mask is not None:  # Idefics3 / SmolVLM
+        out["pixel_attention_mask"] = stacked.pixel_attention_mask
     return out
 
 

@@ -9,7 +9,9 @@ tokens, so a family with a new layout adds one function to :data:`IMAGE_LAYOUTS`
 - ``anyres`` (LLaVA-NeXT): ``N×<image>``, newline positions included (the model inserts
   its newline embedding there);
 - video: ``[start] frame [sep] frame … [end]``, each temporal patch ``rows×cols`` tokens,
-  the separator and per-frame timestamp texts only where the profile has a separator;
+  fenced by ``frame_start``/``frame_end`` where the profile has them (Qwen3-VL, GLM-4V), the
+  separator only where it has one, each patch's timestamp text before it (or after it, GLM-4V)
+  where the profile writes timestamps;
 - audio: ``[start] N×audio [end]`` per encoder window (30 s).
 
 Tokens the encoder output replaces carry their modality id; fences, breaks and separators
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 import numpy as np
 
@@ -68,9 +71,10 @@ class Span:
         return self.end - self.start
 
 
+_TILE_ROLES = ("tile_sep", "tile_row_end", "image_global")  # Llama 4
 _ROLES = {
-    "image": ("image", "image_start", "image_end", "image_break"),
-    "video": ("video", "video_start", "video_end", "frame_sep"),
+    "image": ("image", "image_start", "image_end", "image_break", *_TILE_ROLES),
+    "video": ("video", "video_start", "video_end", "frame_sep", "frame_start", "frame_end"),
     "audio": ("audio", "audio_start", "audio_end"),
 }
 
@@ -129,16 +133,116 @@ def _image_rows(plan: ImagePlan, profile: Profile, ids: Mapping[str, int]) -> Se
     return Segment(grid.reshape(-1), mods.reshape(-1), kind="image")
 
 
+def _image_tiles(plan: ImagePlan, profile: Profile, ids: Mapping[str, int]) -> Segment:
+    """Llama 4: ``<|image_start|>``, tile rows (tiles joined by ``tile_sep``, each row closed
+    by ``tile_row_end``; only with several tiles), ``<|image|>``, the global view,
+    ``<|image_end|>``."""
+    assert plan.canvas is not None
+    rows, cols = plan.canvas[0] // plan.resized[0], plan.canvas[1] // plan.resized[1]
+    view = plan.token_grid[0] * plan.token_grid[1]
+    parts: list[tuple[int | Sequence[int], int, Modality]] = [
+        (ids["image_start"], 1, Modality.SPECIAL)
+    ]
+    if rows * cols > 1:
+        for _ in range(rows):
+            for c in range(cols):
+                parts.append((ids["image"], view, Modality.IMAGE))
+                if c < cols - 1:
+                    parts.append((ids["tile_sep"], 1, Modality.SPECIAL))
+            parts.append((ids["tile_row_end"], 1, Modality.SPECIAL))
+    parts += [(ids["image_global"], 1, Modality.SPECIAL), (ids["image"], view, Modality.IMAGE)]
+    parts.append((ids["image_end"], 1, Modality.SPECIAL))
+    return Segment(*_runs(parts), kind="image")
+
+
+class Encode(Protocol):
+    """A text tokenizer's ``encode``; ``parse_special`` lets special-token strings through."""
+
+    def __call__(self, text: str, *, parse_special: bool = False) -> Sequence[int]: ...
+
+
+def _image_views(
+    plan: ImagePlan, profile: Profile, ids: Mapping[str, int], encode: Encode
+) -> Segment:
+    """Gemma 3: each view ``<start_of_image>`` + soft tokens + ``<end_of_image>``; between
+    views the processor's text (after the original view, then between crops), which special
+    tokens bound on both sides, so it is tokenized alone. The text before the first view and
+    after the last one is merged with the request's text (:func:`view_text_around`)."""
+    vt = profile.view_text
+    assert vt is not None
+    view = [(ids["image"], plan.token_grid[0] * plan.token_grid[1], Modality.IMAGE)]
+    fenced = _fenced(view, ids, "image_start", "image_end")
+    parts = list(fenced)
+    for v in range(1, plan.grid[0]):
+        between = vt.after + (vt.crops if v == 1 else vt.crop_sep) + vt.before
+        parts += [(list(encode(between)), 1, Modality.TEXT), *fenced]
+    return Segment(*_runs(parts), kind="image")
+
+
+def _image_split(
+    plan: ImagePlan, profile: Profile, ids: Mapping[str, int], encode: Encode
+) -> Segment:
+    """Idefics3 / SmolVLM: per sub-image ``<fake_token_around_image>`` + its ``<row_i_col_j>``
+    label + placeholders, ``\n`` after each row of sub-images, then ``\n`` +
+    ``<fake_token_around_image>`` + ``<global-img>`` + the global view's placeholders +
+    ``<fake_token_around_image>``. Special tokens bound every newline run, so each is
+    tokenized alone (``\n\n`` after the last row); labels are tokenized as the processor
+    writes them (one special token in the checkpoints' vocabularies)."""
+    assert plan.canvas is not None and profile.tokens.tile_label is not None
+    rows, cols = plan.canvas[0] // plan.resized[0], plan.canvas[1] // plan.resized[1]
+    view = (ids["image"], plan.token_grid[0] * plan.token_grid[1], Modality.IMAGE)
+    fake = (ids["image_start"], 1, Modality.SPECIAL)
+    parts: list[tuple[int | Sequence[int], int, Modality]] = []
+    if rows * cols > 1:
+        for r in range(rows):
+            for c in range(cols):
+                label = profile.tokens.tile_label.format(row=r + 1, col=c + 1)
+                parts += [fake, (list(encode(label, parse_special=True)), 1, Modality.SPECIAL)]
+                parts.append(view)
+            newlines = "\n\n" if r == rows - 1 else "\n"
+            parts.append((list(encode(newlines)), 1, Modality.TEXT))
+    parts += [fake, (ids["image_global"], 1, Modality.SPECIAL), view]
+    parts.append((ids["image_end"], 1, Modality.SPECIAL))
+    return Segment(*_runs(parts), kind="image")
+
+
+def view_text_around(plan: ImagePlan, profile: Profile) -> tuple[str, str]:
+    """``(before, after)``: the text a processor writes around an image's expansion, which
+    the tokenizer sees joined with the request's neighbouring text (``("", "")``: none)."""
+    vt = profile.view_text
+    if vt is None:
+        return "", ""
+    return (vt.intro if plan.grid[0] > 1 else "") + vt.before, vt.after
+
+
 IMAGE_LAYOUTS: dict[str, Callable[[ImagePlan, Profile, Mapping[str, int]], Segment]] = {
     "pad": _image_pad,
     "rows": _image_rows,
     "anyres": _image_pad,
+    "tiles": _image_tiles,
+    "dynamic": _image_pad,
 }
+TEXT_LAYOUTS: dict[str, Callable[[ImagePlan, Profile, Mapping[str, int], Encode], Segment]] = {
+    "views": _image_views,
+    "split": _image_split,
+}
+"""Layouts that write text between their tokens (tokenized with ``encode``)."""
 
 
-def image_segment(plan: ImagePlan, profile: Profile, ids: Mapping[str, int], index: int) -> Segment:
-    """One image's expansion under ``profile.layout`` (its fences included)."""
-    seg = IMAGE_LAYOUTS[profile.layout](plan, profile, ids)
+def image_segment(
+    plan: ImagePlan,
+    profile: Profile,
+    ids: Mapping[str, int],
+    index: int,
+    encode: Encode | None = None,
+) -> Segment:
+    """One image's expansion under ``profile.layout`` (its fences included); ``encode``
+    tokenizes the text a ``TEXT_LAYOUTS`` layout writes inside it."""
+    if profile.layout in TEXT_LAYOUTS:
+        assert encode is not None
+        seg = TEXT_LAYOUTS[profile.layout](plan, profile, ids, encode)
+    else:
+        seg = IMAGE_LAYOUTS[profile.layout](plan, profile, ids)
     return Segment(seg.ids, seg.modality, "image", index)
 
 
@@ -148,20 +252,26 @@ def video_segment(
     ids: Mapping[str, int],
     index: int,
     stamps: Sequence[Sequence[int]] = (),
+    *,
+    stamps_after: bool = False,
 ) -> Segment:
-    """A video of ``groups`` temporal patches of ``group_tokens`` tokens each, fenced; with a
-    ``frame_sep`` the groups are separated and each is preceded by its timestamp ``stamps``
-    (token ids, one list per group, may be empty)."""
-    if "frame_sep" not in ids:
+    """A video of ``groups`` temporal patches of ``group_tokens`` tokens each, fenced; each
+    patch in its own ``frame_start``/``frame_end`` fences where ``ids`` has them, patches
+    joined by ``frame_sep`` where it has one, each preceded (``stamps_after``: followed) by
+    its timestamp ``stamps`` (token ids, one list per group, may be empty)."""
+    per_patch = stamps or any(r in ids for r in ("frame_sep", "frame_start", "frame_end"))
+    if not per_patch:
         body = [(ids["video"], groups * group_tokens, Modality.VIDEO)]
     else:
         body = []
         for g in range(groups):
-            if g:
+            if g and "frame_sep" in ids:
                 body.append((ids["frame_sep"], 1, Modality.SPECIAL))
-            if stamps:
-                body.append((list(stamps[g]), 1, Modality.TEXT))
-            body.append((ids["video"], group_tokens, Modality.VIDEO))
+            stamp = [(list(stamps[g]), 1, Modality.TEXT)] if stamps else []
+            frame = [(ids["video"], group_tokens, Modality.VIDEO)]
+            body += [] if stamps_after else stamp
+            body += _fenced(frame, ids, "frame_start", "frame_end")
+            body += stamp if stamps_after else []
     ids_, mods = _runs(_fenced(body, ids, "video_start", "video_end"))
     return Segment(ids_, mods, "video", index)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mmtok.errors import RequestError
 from mmtok.fusion.request import ImagePart, MediaPart, VideoPart
 from mmtok.image.policies import MaxSide, SmartResize
+from mmtok.limits import DEFAULT_LIMITS, Limits
 from mmtok.profiles.base import Profile
 
 _VIDEO_OVERRIDES = {
@@ -21,14 +22,32 @@ def check(condition: bool, where: str, problem: str) -> None:
         raise RequestError(f"{where}: {problem}")
 
 
-def item_profile(part: MediaPart, profile: Profile, where: str = "media") -> Profile:
+def _check_limits(part: ImagePart | VideoPart, limits: Limits, where: str) -> None:
+    """Refuse the options that ask for more work than the media holds — upscaling an image
+    (``min_pixels``), denser sampling (``fps``), more frames (``max_frames``) — above
+    ``limits``. What they plan is checked per item (:meth:`Limits.check_item`): a video's
+    ``min_pixels`` may bound a whole clip, so only its per-frame result is compared there."""
+    if isinstance(part, ImagePart) and part.min_pixels is not None:
+        limits.check_option(where, "min_pixels", part.min_pixels, limits.max_resized_pixels)
+    if isinstance(part, VideoPart):
+        if part.fps is not None:
+            limits.check_option(where, "fps", part.fps, limits.max_fps)
+        if part.max_frames is not None:
+            limits.check_option(where, "max_frames", part.max_frames, limits.max_frames)
+
+
+def item_profile(
+    part: MediaPart, profile: Profile, where: str = "media", limits: Limits = DEFAULT_LIMITS
+) -> Profile:
     """``profile`` with the part's own overrides applied — the one place they are mapped.
 
     Images: ``min_pixels``/``max_pixels`` (dynamic-resolution profiles) or ``max_image_size``
     (max-side profiles); videos: ``fps``, ``max_frames``, ``min_pixels``, ``max_pixels`` onto
-    the profile's video fields. An override the profile has no knob for is a
-    :class:`RequestError` naming ``where``.
+    the profile's video fields. An override the profile has no knob for, or one above
+    ``limits``, is a :class:`RequestError` naming ``where``.
     """
+    if isinstance(part, ImagePart | VideoPart):
+        _check_limits(part, limits, where)
     if isinstance(part, VideoPart):
         changes = {
             name: value

@@ -31,21 +31,23 @@ from mmtok.fusion.layout import (
     media_token_ids,
     text_segment,
     video_segment,
+    view_text_around,
 )
 from mmtok.fusion.overrides import check, item_profile
-from mmtok.fusion.positions import Advance, mrope, rope_1d, video_time_steps
+from mmtok.fusion.positions import Advance, frame_grids, mrope, rope_1d, video_time_steps
 from mmtok.fusion.request import MediaPart, Request, article, parse_request
 from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.image.policies import ImagePlan
+from mmtok.limits import DEFAULT_LIMITS, Limits
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source
 from mmtok.probe import probe
 from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
-from mmtok.text.templates import Bos, Eos, Item, Special, Text, render, template_for
+from mmtok.text.templates import Bos, Eos, Item, Piece, Special, Text, render, template_for
 from mmtok.text.tokenizers import TextTokenizer
 from mmtok.video.frames import FrameSelection
-from mmtok.video.plan import VideoPlan, count_video
+from mmtok.video.plan import VideoPlan, count_video, timestamp_style
 from mmtok.video.sampling import sampling_for
 
 TokenizerLike = TextTokenizer | str | Path | None
@@ -75,30 +77,49 @@ class ItemPlan:
 
 
 def _plan_image(
-    part: MediaPart, info: MediaInfo, profile: Profile, tok: TextTokenizer, item: Item, where: str
+    part: MediaPart,
+    info: MediaInfo,
+    profile: Profile,
+    tok: TextTokenizer,
+    item: Item,
+    where: str,
+    limits: Limits,
 ) -> ItemPlan:
-    own = item_profile(part, profile, where)
+    own = item_profile(part, profile, where, limits)
     assert info.height is not None and info.width is not None
     plan = own.plan_image(info.height, info.width, source=part.name)
+    limits.check_item(part.name, "image", plan.tokens, pixels=plan.resized[0] * plan.resized[1])
     ids = media_token_ids(profile.tokens, tok.token_id, ["image"])
-    segment = image_segment(plan, own, ids, item.index)
+    segment = image_segment(plan, own, ids, item.index, tok.encode)
     return ItemPlan(item.part, "image", item.index, part.name, plan.grid, segment,
                     part.source, own, plan)  # fmt: skip
 
 
 def _plan_video(
-    part: MediaPart, info: MediaInfo, profile: Profile, tok: TextTokenizer, item: Item, where: str
+    part: MediaPart,
+    info: MediaInfo,
+    profile: Profile,
+    tok: TextTokenizer,
+    item: Item,
+    where: str,
+    limits: Limits,
 ) -> ItemPlan:
-    own = item_profile(part, profile, where)
+    own = item_profile(part, profile, where, limits)
     stamp_tokens = None
-    if profile.tokens.frame_sep is not None:
+    style = timestamp_style(own)
+    if style is not None:
         stamp_tokens = lambda text: len(tok.encode(text))  # noqa: E731
     _, selection, plan = count_video(
         part.source, own, sampling_for(own), info=info, timestamp_tokens=stamp_tokens
     )
+    pixels = plan.resized[0] * plan.resized[1]
+    limits.check_item(part.name, "video", plan.tokens, pixels=pixels, frames=plan.num_frames)
     ids = media_token_ids(profile.tokens, tok.token_id, ["video"])
     stamps = [tok.encode(t) for t in plan.timestamp_texts]
-    segment = video_segment(plan.grid[0], plan.frame_tokens, ids, item.index, stamps)
+    after = style is not None and style.after
+    segment = video_segment(
+        plan.grid[0], plan.frame_tokens, ids, item.index, stamps, stamps_after=after
+    )
     if len(segment.ids) != plan.tokens + plan.fence_tokens:
         raise MediaError(part.name, "video layout and video count disagree")
     return ItemPlan(item.part, "video", item.index, part.name, plan.grid, segment,
@@ -106,11 +127,18 @@ def _plan_video(
 
 
 def _plan_audio(
-    part: MediaPart, info: MediaInfo, profile: Profile, tok: TextTokenizer, item: Item, where: str
+    part: MediaPart,
+    info: MediaInfo,
+    profile: Profile,
+    tok: TextTokenizer,
+    item: Item,
+    where: str,
+    limits: Limits,
 ) -> ItemPlan:
     _, plan = count_audio(part.source, profile, info=info)
+    limits.check_item(part.name, "audio", plan.tokens)
     ids = media_token_ids(profile.tokens, tok.token_id, ["audio"])
-    segment = audio_segment(plan.window_tokens, ids, item.index)
+    segment = audio_segment(plan.runs, ids, item.index)
     if len(segment.ids) != plan.tokens + plan.fence_tokens:
         raise MediaError(part.name, "audio layout and audio count disagree")
     # Audio has no patch grid: (windows, 1, tokens of the longest window).
@@ -138,13 +166,48 @@ class _Layout:
     special_tokens: dict[str, int]
 
 
-def _lay_out(request: Request, profile: Profile, tok: TextTokenizer) -> _Layout:
+def _with_view_text(
+    pieces: list[Piece], request: Request, profile: Profile, limits: Limits
+) -> list[Piece]:
+    """The pieces with the text a processor writes around each image (Gemma 3's
+    ``Profile.view_text``, which depends on the image's size) joined to the neighbouring
+    text, as the reference tokenizer sees it. Only such profiles probe here (headers only)."""
+    if profile.view_text is None and profile.audio_text is None:
+        return pieces
+    parts, out = request.media_parts(), []  # type: ignore[var-annotated]
+    for piece in pieces:
+        before, after = "", ""
+        if isinstance(piece, Item) and piece.kind == "audio" and profile.audio_text is not None:
+            before, after = profile.audio_text.before, profile.audio_text.after
+        elif isinstance(piece, Item) and piece.kind == "image" and profile.view_text:
+            part = parts[piece.part]
+            info = probe(part.source, max_pixels=limits.max_pixels)
+            if info.kind == "image" and info.height is not None and info.width is not None:
+                own = item_profile(part, profile, part.name)
+                plan = own.plan_image(info.height, info.width, source=part.name)
+                before, after = view_text_around(plan, own)
+        for text in (before, piece, after):
+            if isinstance(text, str) and not text:
+                continue
+            text = Text(text) if isinstance(text, str) else text
+            if isinstance(text, Text) and out and isinstance(out[-1], Text):
+                prev = out.pop()
+                text = Text(prev.text + text.text, prev.parse_special or text.parse_special)
+            out.append(text)
+    return out
+
+
+def _lay_out(
+    request: Request, profile: Profile, tok: TextTokenizer, limits: Limits = DEFAULT_LIMITS
+) -> _Layout:
     template = template_for(profile)
     parts = request.media_parts()
+    locations = request.locations()
     segments: list[Segment] = []
+    total = 0
     items: list[ItemPlan] = []
     labels: dict[int, int] = {}
-    for piece in render(request, template):
+    for piece in _with_view_text(render(request, template), request, profile, limits):
         if isinstance(piece, Text):
             segments.append(text_segment(tok.encode(piece.text, parse_special=piece.parse_special)))
         elif isinstance(piece, Special):
@@ -154,24 +217,28 @@ def _lay_out(request: Request, profile: Profile, tok: TextTokenizer) -> _Layout:
             segments.append(text_segment([] if token is None else [token], Modality.SPECIAL))
         else:
             part = parts[piece.part]
-            where = f"{request.locate(piece.part)} ({part.name})"
+            where = f"{locations[piece.part]} ({part.name})"
             check(
                 piece.kind in profile.modalities,
                 where,
                 f"profile {profile.name} does not accept {piece.kind} input "
                 f"(it takes {', '.join(profile.modalities) or 'text only'})",
             )
-            info = probe(part.source)
+            info = probe(
+                part.source, max_pixels=limits.max_pixels, max_duration=limits.max_duration
+            )
             check(
                 info.kind == piece.kind,
                 where,
                 f"{piece.kind} part, but the file is {article(info.kind)} {info.kind}",
             )
-            item = _KINDS[piece.kind](part, info, profile, tok, piece, where)
+            item = _KINDS[piece.kind](part, info, profile, tok, piece, where, limits)
             items.append(item)
             segments.append(item.segment)
             if piece.label:
                 labels[piece.part] = len(tok.encode(piece.label))
+        total += len(segments[-1].ids)
+        limits.check_request(total)
     ids, mods, spans = assemble(segments)
     names = [*template.controls, *profile.tokens.names().values()]
     special = {t: tok.specials[t] for t in names if t in tok.specials}
@@ -240,14 +307,17 @@ def count_request(
     request: Request | Mapping[str, Any],
     profile: ProfileLike,
     tokenizer: TokenizerLike = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RequestCount:
     """Count a request without decoding any media (headers are probed, text tokenized).
 
-    ``profile`` is a :class:`Profile`, a built-in name or a local model folder.
+    ``profile`` is a :class:`Profile`, a built-in name or a local model folder; ``limits``
+    bound each item and the request (:class:`~mmtok.limits.Limits`).
     """
     profile = as_profile(profile)
     request = parse_request(request)
-    return _count(_lay_out(request, profile, resolve_tokenizer(profile, tokenizer)))
+    return _count(_lay_out(request, profile, resolve_tokenizer(profile, tokenizer), limits))
 
 
 # --- the plan -------------------------------------------------------------------------------
@@ -269,6 +339,9 @@ def positions(
     """Position ids ``(P, L)`` and the rope delta of one unpadded sequence under ``profile``."""
     if profile.rope == "1d":
         return rope_1d(len(modality_ids)), 0
+    advance = profile.rope_advance or advance
+    if profile.rope == "mrope-frames":  # each temporal patch its own item (timestamps between)
+        video_grid_thw = frame_grids(video_grid_thw)
     steps = video_time_steps(second_per_grid_ts, profile.tokens_per_second, len(video_grid_thw))
     return mrope(
         modality_ids,
@@ -336,16 +409,18 @@ def plan_sequence(
     tokenizer: TokenizerLike = None,
     *,
     advance: Advance = "spatial",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> SequencePlan:
     """The token sequence, positions and grids of one request, decoding nothing.
 
     ``profile`` is a :class:`Profile`, a built-in name or a local model folder. ``advance``
     picks where text after an M-RoPE item continues (see :mod:`mmtok.fusion.positions`):
     ``"spatial"`` (transformers 5, the default) or ``"max"`` (Qwen's published rule).
+    ``limits`` bound each item and the request (:class:`~mmtok.limits.Limits`).
     """
     profile = as_profile(profile)
     request = parse_request(request)
-    layout = _lay_out(request, profile, resolve_tokenizer(profile, tokenizer))
+    layout = _lay_out(request, profile, resolve_tokenizer(profile, tokenizer), limits)
     image_grid = grids(layout.items, "image")
     video_grid = grids(layout.items, "video")
     spg = np.array(

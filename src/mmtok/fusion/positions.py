@@ -1,4 +1,5 @@
-"""Rotary position ids: 1D for most families, 3D M-RoPE (t, h, w) for Qwen2-VL / Qwen2.5-VL.
+"""Rotary position ids: 1D for most families, 3D M-RoPE (t, h, w) for the Qwen-VL and GLM-4V
+families.
 
 M-RoPE rule (vectorised, no per-token Python loop):
 
@@ -13,6 +14,10 @@ M-RoPE rule (vectorised, no per-token Python loop):
   ignores the temporal extent; ``"max"`` (Qwen's published rule, as transformers 4.x and
   vLLM implement it): the item's largest position + 1. Both agree for images and for videos
   whose scaled time span does not exceed their spatial side.
+
+Qwen3-VL and GLM-4V (``rope="mrope-frames"``) write a timestamp text between the temporal
+patches of a video, so each patch is its own item of grid ``(1, H, W)`` (:func:`frame_grids`),
+placed like an image; their timestamps are text, not temporal positions.
 
 The M-RoPE delta is ``max(position) + 1 - length``: where generated tokens continue.
 """
@@ -44,6 +49,14 @@ def video_time_steps(
         return np.ones(num_videos, dtype=np.float32)
     spg = np.asarray(second_per_grid_ts, dtype=np.float32).reshape(-1)
     return np.float32(tokens_per_second) * spg
+
+
+def frame_grids(video_grid_thw: np.ndarray) -> np.ndarray:
+    """``(V, 3)`` video grids → ``(Σt, 3)``: every temporal patch its own ``(1, h, w)`` grid."""
+    grids = np.asarray(video_grid_thw, dtype=np.int64).reshape(-1, 3)
+    out = np.repeat(grids, grids[:, 0], axis=0)
+    out[:, 0] = 1
+    return out
 
 
 def _runs(vision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,7 @@ OPENAI_PARTS: dict[str, MediaKind] = {
     "input_audio": "audio",
 }
 _KEYS = {"image_url": {"url", "detail"}, "video_url": {"url"}, "audio_url": {"url"}}
+_PATH_MAX = 4096  # bytes: Linux's PATH_MAX; no longer path names a file
 
 
 def decode_base64(text: str, what: str) -> bytes:
@@ -96,6 +97,21 @@ def decode_data_url(url: str) -> bytes:
     return data
 
 
+def _png_bytes(image: Any) -> bytes:
+    """A ``PIL.Image`` as PNG bytes (lossless; modes PNG cannot store become RGB/RGBA)."""
+    import io
+
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        raise ValueError(f"{type(image).__name__}: expected a path, a data: URL or a PIL.Image")
+    if image.mode not in ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def _file_url_path(url: str) -> str:
     """``file:///a/b.png`` → ``/a/b.png`` (local host only)."""
     parts = urlsplit(url)
@@ -112,6 +128,15 @@ def _local_path(value: str | os.PathLike[str], context: Mapping[str, Any]) -> Pa
             f"{str(value)!r} is a local path, and local files are refused here (no media root "
             "is set); send the media as a data: URL"
         )
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{value!r}: a path cannot hold a NUL character")
+        try:
+            size = len(os.fsencode(value))
+        except UnicodeEncodeError:
+            raise ValueError(f"{value!r}: not a file name (it holds a lone surrogate)") from None
+        if size > _PATH_MAX:
+            raise ValueError(f"a path of {size:,} bytes: longer than any file system allows")
     path = Path(value)
     root = context.get("media_root")
     base = context.get("base") or root
@@ -129,7 +154,9 @@ def _from_openai(value: Any) -> Any:
 
     The part's other keys (mmtok's per-item options, vLLM's ``uuid``) are kept beside it.
     """
-    if not isinstance(value, dict) or value.get("type") not in OPENAI_PARTS:
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        return value  # a part without a string type: the discriminator names the problem
+    if value["type"] not in OPENAI_PARTS:
         return value
     kind = value["type"]
     body = value.get(kind)
@@ -175,15 +202,18 @@ class _MediaPart(_Part):
     @model_validator(mode="before")
     @classmethod
     def _data_url(cls, value: Any) -> Any:
-        """A ``data:`` URL given as the locator becomes the part's ``data``."""
+        """A ``data:`` URL given as the locator becomes the part's ``data``; so does a
+        ``PIL.Image`` given from Python (as lossless PNG bytes of its pixels)."""
         if not isinstance(value, dict):
             return value
         kind = cls.model_fields["type"].default
         for key in ("path", kind, "url"):
             locator = value.get(key)
+            rest = {k: v for k, v in value.items() if k != key}
             if isinstance(locator, str) and locator[:5].lower() == "data:":
-                rest = {k: v for k, v in value.items() if k != key}
                 return {**rest, "data": decode_data_url(locator)}
+            if type(locator).__module__.startswith("PIL."):
+                return {**rest, "data": _png_bytes(locator)}
         return value
 
     @field_validator("path", mode="before")
@@ -233,7 +263,7 @@ class VideoPart(_MediaPart):
 
     type: Literal["video"] = "video"
     path: Path | None = Field(None, validation_alias=AliasChoices("path", "video", "url"))
-    fps: PositiveFloat | None = None
+    fps: PositiveFloat | None = Field(None, allow_inf_nan=False)
     max_frames: PositiveInt | None = None
     min_pixels: PositiveInt | None = None
     max_pixels: PositiveInt | None = None
@@ -312,6 +342,13 @@ class Request(BaseModel):
             for c, part in enumerate(message.parts()):
                 if not isinstance(part, TextPart):
                     yield m, c
+
+    def locations(self) -> list[str]:
+        """Where every media part sits, in :meth:`media_parts` order, in one pass (what
+        :meth:`locate` answers for one)."""
+        if self.messages is None:
+            return [f"media[{i}]" for i in range(len(self.media))]
+        return [f"messages[{m}].content[{c}]" for m, c in self._places()]
 
     def locate(self, index: int) -> str:
         """Where media part ``index`` sits: ``messages[0].content[2]`` or ``media[1]``."""
@@ -423,7 +460,7 @@ def load_request(path: str | os.PathLike[str]) -> Request:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RequestError(f"{path}: request file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise RequestError(f"{path}: not a valid JSON request ({exc})") from None
     try:
         return parse_request(data, base=path.parent)
@@ -457,8 +494,9 @@ def _describe(exc: ValidationError) -> str:
         e = tagged[0]
         if e["type"] == "union_tag_not_found":
             return f"{_loc(e['loc'])}: part has no 'type' (expected {_PART_TYPES})"
-        tag = e["ctx"]["tag"]
-        return f"{_loc(e['loc'])}: unknown part type {tag!r} (expected {_PART_TYPES})"
+        tag = repr(e["ctx"]["tag"])
+        tag = tag if len(tag) <= 60 else f"{tag[:57]}…"  # a megabyte of "type" stays one line
+        return f"{_loc(e['loc'])}: unknown part type {tag} (expected {_PART_TYPES})"
     # A str | list union reports both branches; the deeper location is the informative one,
     # and an error at a location enclosing another one's is the other branch's complaint.
     errors.sort(key=lambda e: -len(e["loc"]))
@@ -468,6 +506,23 @@ def _describe(exc: ValidationError) -> str:
         if any(other.startswith((f"{loc}.", f"{loc}[")) for other in where if loc):
             continue
         line = f"{loc or 'request'}: {e['msg'].removeprefix('Value error, ')}"
+        if e["type"] == "extra_forbidden":
+            line = _unknown_key(loc, str(e["loc"][-1]))
         if line not in seen:
             seen.append(line)
     return "; ".join(seen[:3])
+
+
+def _unknown_key(loc: str, key: str) -> str:
+    """``…content[1].max_pixel: Extra inputs are not permitted (did you mean 'max_pixels'?)``."""
+    import difflib
+
+    known: set[str] = set()
+    for model in (Request, Message, TextPart, ImagePart, VideoPart, AudioPart):
+        for name, info in model.model_fields.items():
+            known.add(name)
+            choices = getattr(info.validation_alias, "choices", ())
+            known.update(c for c in choices if isinstance(c, str))
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{loc or key}: Extra inputs are not permitted{hint}"

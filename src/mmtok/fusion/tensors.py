@@ -55,8 +55,9 @@ class Encoded:
     profile: Profile = field(repr=False)
     plan: SequencePlan | None = field(default=None, repr=False, compare=False)
 
-    def to_model_inputs(self) -> dict[str, Any]:
-        """Keyword arguments of the matching transformers model's ``forward`` (batch of 1)."""
+    def to_model_inputs(self) -> Any:
+        """Keyword arguments of the matching transformers model's ``forward`` (batch of 1), as
+        a ``BatchFeature`` (``.to(device)``); see :meth:`EncodedBatch.to_model_inputs`."""
         from mmtok.fusion.inputs import batch
 
         return batch([self]).to_model_inputs()

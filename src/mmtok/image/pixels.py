@@ -20,16 +20,30 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from mmtok.image import resize as rz
 from mmtok.image.decode import decode_image
-from mmtok.image.policies import AnyRes, ExactSize, FixedSize, ImagePlan, MaxSide, SmartResize
+from mmtok.image.policies import (
+    AnyRes,
+    ExactSize,
+    FixedSize,
+    ImagePlan,
+    MaxSide,
+    PanScan,
+    SmartResize,
+    SplitGrid,
+    TileCanvas,
+    TileGrid,
+)
 from mmtok.media.source import Source
-from mmtok.profiles import ProfileLike, as_profile
-from mmtok.profiles.base import Profile
+
+if TYPE_CHECKING:  # profiles sit above the modality packages: types only here
+    from mmtok.profiles import ProfileLike
+    from mmtok.profiles.base import Profile
 
 
 @dataclass(frozen=True)
@@ -92,9 +106,19 @@ def patchify(frames: np.ndarray, patch: int, merge: int, temporal: int) -> np.nd
     return x.reshape(gt * gh * gw, c * temporal * patch * patch)
 
 
-def _resize(image: Image.Image, height: int, width: int) -> Image.Image:
-    """Pillow bicubic, as transformers' PIL backend resizes (same size → unchanged copy)."""
-    return image.resize((width, height), resample=Image.Resampling.BICUBIC)
+_FILTERS = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+def _resize(
+    image: Image.Image, height: int, width: int, interpolation: str = "bicubic"
+) -> Image.Image:
+    """Pillow bicubic (or the profile's ``interpolation``), as transformers' PIL backend
+    resizes (same size → unchanged copy)."""
+    return image.resize((width, height), resample=_FILTERS[interpolation])
 
 
 def _qwen_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
@@ -176,18 +200,108 @@ def _anyres_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.
     return np.ascontiguousarray(views.transpose(0, 3, 1, 2))
 
 
+def _view_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
+    """Gemma 3: ``(views, C, S, S)``: the image, then its pan-and-scan crops (cut from the
+    original pixels, row-major), each resized straight to ``S²``."""
+    policy = profile.resize
+    assert isinstance(policy, PanScan)
+    views = [image]
+    crops = policy.crops(image.height, image.width)
+    if crops is not None:
+        rows, cols, ch, cw = crops
+        views += [
+            image.crop((c * cw, r * ch, min((c + 1) * cw, image.width),
+                        min((r + 1) * ch, image.height)))
+            for r in range(rows) for c in range(cols)
+        ]  # fmt: skip
+    s = policy.size
+    arr = np.stack([np.asarray(_resize(v, s, s, profile.interpolation)) for v in views])
+    return np.ascontiguousarray(normalize_hwc(arr, profile).transpose(0, 3, 1, 2))
+
+
+def _tile_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
+    """Llama 4: ``(views, C, T, T)``: the image resized without distortion (Pillow), padded
+    right/bottom with zeros onto its canvas, cut into tiles row-major, plus the global view
+    when there are several; rescaled and normalised in bfloat16 as the reference does (values
+    returned as float32). Untested against a reference (torchvision-only in transformers)."""
+    import torch
+
+    policy = profile.resize
+    assert isinstance(policy, TileCanvas) and plan.canvas is not None
+    rh, rw = policy.resized(image.height, image.width, profile.patch_size, profile.merge_size)
+    ch, cw, t = plan.canvas[0], plan.canvas[1], policy.tile
+    canvas = np.zeros((ch, cw, 3), dtype=np.uint8)
+    canvas[:rh, :rw] = np.asarray(_resize(image, rh, rw, profile.interpolation))
+    views = canvas.reshape(ch // t, t, cw // t, t, 3).transpose(0, 2, 1, 3, 4).reshape(-1, t, t, 3)
+    if len(views) > 1:
+        full = np.asarray(_resize(image, t, t, profile.interpolation))[None]
+        views = np.concatenate([views, full])
+    x = torch.from_numpy(np.ascontiguousarray(views.transpose(0, 3, 1, 2)))
+    x = x.to(torch.bfloat16) * profile.rescale_factor
+    mean = torch.tensor(profile.image_mean, dtype=torch.bfloat16).view(-1, 1, 1)
+    std = torch.tensor(profile.image_std, dtype=torch.bfloat16).view(-1, 1, 1)
+    return ((x - mean) / std).float().numpy()
+
+
+def _cut_tiles(canvas: np.ndarray, tile: int) -> np.ndarray:
+    """``(H, W, C)`` with sides multiples of ``tile`` → ``(tiles, tile, tile, C)``, row-major."""
+    h, w, c = canvas.shape
+    grid = canvas.reshape(h // tile, tile, w // tile, tile, c)  # (rows, T, cols, T, C)
+    return grid.transpose(0, 2, 1, 3, 4).reshape(-1, tile, tile, c)
+
+
+def _normalized_views(views: np.ndarray, profile: Profile) -> np.ndarray:
+    """``(V, S, S, C)`` uint8 → ``(V, C, S, S)`` normalised float32."""
+    return np.ascontiguousarray(normalize_hwc(views, profile).transpose(0, 3, 1, 2))
+
+
+def _dynamic_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
+    """InternVL: ``(views, C, T, T)``: the image resized onto its tile grid and cut row-major,
+    then (several tiles) the whole image resized to ``T²`` as the thumbnail."""
+    policy = profile.resize
+    assert isinstance(policy, TileGrid) and plan.canvas is not None
+    t, f = policy.tile, profile.interpolation
+    views = _cut_tiles(np.asarray(_resize(image, *plan.canvas, f)), t)
+    if len(views) > 1:
+        views = np.concatenate([views, np.asarray(_resize(image, t, t, f))[None]])
+    return _normalized_views(views, profile)
+
+
+def _split_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.ndarray:
+    """Idefics3 / SmolVLM: ``(views, C, T, T)``: the longest-edge resize, then (splitting) a
+    second resize to the tile-multiple canvas cut row-major, plus that canvas resized to
+    ``T²`` as the global view; unsplit, the first resize straight to ``T²``."""
+    policy = profile.resize
+    assert isinstance(policy, SplitGrid) and plan.canvas is not None
+    t, f = policy.tile, profile.interpolation
+    first = _resize(image, *policy.first(image.height, image.width), f)
+    if plan.grid[0] == 1:
+        views = np.asarray(_resize(first, t, t, f))[None]
+    else:
+        canvas = _resize(first, *plan.canvas, f)
+        views = _cut_tiles(np.asarray(canvas), t)
+        views = np.concatenate([views, np.asarray(_resize(canvas, t, t, f))[None]])
+    return _normalized_views(views, profile)
+
+
 _PIXELS = {
     SmartResize: _qwen_pixels,
     MaxSide: _pixtral_pixels,
     FixedSize: _llava_pixels,
     AnyRes: _anyres_pixels,
     ExactSize: _exact_pixels,
+    PanScan: _view_pixels,
+    TileCanvas: _tile_pixels,
+    TileGrid: _dynamic_pixels,
+    SplitGrid: _split_pixels,
 }
 
 
 def preprocess_image(image: Image.Image | Source, profile: ProfileLike) -> ImageTensors:
     """One image (decoded RGB, or a path/bytes to decode) → its model tensors and plan under
     ``profile`` (a profile, its name or a model folder)."""
+    from mmtok.profiles import as_profile  # names and folders accepted at the boundary
+
     profile = as_profile(profile)
     name = "image"
     if not isinstance(image, Image.Image):
@@ -205,14 +319,17 @@ class ImageBatch:
 
     ``pixel_values``: ``(ΣN, C·T·p·p)`` for patch profiles, ``(B, C, S, S)`` for LLaVA-1.5,
     ``(B, 1 + max tiles, C, S, S)`` zero-padded for LLaVA-NeXT, a list of ``(C, H, W)`` for
-    Pixtral. ``image_grid_thw`` ``(B, 3)`` for patch profiles, ``image_sizes`` ``(B, 2)``
-    (height, width) for LLaVA-NeXT.
+    Pixtral, ``(ΣV, C, S, S)`` views for Gemma 3 / Llama 4 / InternVL, ``(1, ΣV, C, S, S)``
+    plus an all-ones ``pixel_attention_mask`` ``(1, ΣV, S, S)`` for Idefics3 / SmolVLM.
+    ``image_grid_thw`` ``(B, 3)`` for patch profiles, ``image_sizes`` ``(B, 2)`` (height,
+    width) for LLaVA-NeXT.
     """
 
     pixel_values: np.ndarray | list[np.ndarray]
     plans: tuple[ImagePlan, ...]
     image_grid_thw: np.ndarray | None = None
     image_sizes: np.ndarray | None = None
+    pixel_attention_mask: np.ndarray | None = None
 
 
 def stack_images(items: Sequence[ImageTensors], profile: Profile) -> ImageBatch:
@@ -224,6 +341,12 @@ def stack_images(items: Sequence[ImageTensors], profile: Profile) -> ImageBatch:
         return ImageBatch(pixels, plans, image_grid_thw=grid)
     if isinstance(profile.resize, MaxSide):
         return ImageBatch([t.pixel_values for t in items], plans)
+    if isinstance(profile.resize, PanScan | TileCanvas | TileGrid):  # every view, in order
+        return ImageBatch(np.concatenate([t.pixel_values for t in items]), plans)
+    if isinstance(profile.resize, SplitGrid):  # Idefics3: one row of views, all real pixels
+        views = np.concatenate([t.pixel_values for t in items])[None]  # (1, V, C, S, S)
+        mask = np.ones((*views.shape[:2], *views.shape[3:]), dtype=np.int64)
+        return ImageBatch(views, plans, pixel_attention_mask=mask)
     if isinstance(profile.resize, AnyRes):
         most = max((t.pixel_values.shape[0] for t in items), default=0)
         padded = [
@@ -240,6 +363,8 @@ def preprocess_images(
 ) -> ImageBatch:
     """Decode and preprocess many images on a thread pool (Pillow decode/resize and NumPy's
     copies release the GIL), stacked as :func:`stack_images` describes."""
+    from mmtok.profiles import as_profile  # names and folders accepted at the boundary
+
     profile = as_profile(profile)
     if len(images) <= 1 or workers == 1:
         items = [preprocess_image(im, profile) for im in images]

@@ -15,19 +15,36 @@ every node sees.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing as mp
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from mmtok.errors import ConfigError
-from mmtok.pretokenize.rows import RowOptions, process_batch
+from mmtok.pretokenize.rows import RowOptions, build_row, process_batch, to_table
 from mmtok.pretokenize.shards import Shard, ShardResult, totals, write_shard
 from mmtok.pretokenize.source import read_slice
+
+Engine = Literal["local", "ray"]
+ENGINES: tuple[str, ...] = ("local", "ray")
+_RAY_EXTRA = "the ray engine needs Ray Data, an optional extra: pip install 'mmtok[ray]'"
+
+
+def check_engine(engine: str, workers: int | None) -> None:
+    """Refuse an unknown engine, a worker count below 1, or Ray when it is not installed
+    (found without importing it), before a run writes anything (:class:`ConfigError`)."""
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine {engine!r}: expected {' or '.join(ENGINES)}")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: must be at least 1")
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise ConfigError(_RAY_EXTRA)
 
 
 @dataclass(frozen=True)
@@ -59,19 +76,78 @@ def _context() -> Any:
     return ctx
 
 
+# --- crash isolation: a process that dies in native code (a media decoder) costs its row ---
+
+CRASHED = (
+    "internal error: the worker process died while building this row (a crash in native "
+    "code, such as a media decoder); the run went on without it"
+)
+
+
+def _helper() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=_context())
+
+
+def run_isolated(shard: Shard, job: Job) -> ShardResult:
+    """Build ``shard`` row by row in a helper process (reused until it dies), so a row whose
+    media kills its process becomes an error row (:data:`CRASHED`) and the others are built
+    as :func:`run_shard` builds them."""
+    rows = [row for piece in shard.slices for row in read_slice(piece)]
+    built = []
+    helper = _helper()
+    try:
+        for row in rows:
+            try:
+                built.append(helper.submit(build_row, row, job.options).result())
+            except BrokenProcessPool:
+                built.append({"id": row.id, "error": CRASHED})
+                helper.shutdown(wait=False)
+                helper = _helper()
+    finally:
+        helper.shutdown()
+    table = to_table(built, job.options.schema)
+    write_shard(Path(job.output), shard, table)
+    return totals(shard.index, table)
+
+
+def run_guarded(shard: Shard, job: Job) -> ShardResult:
+    """:func:`run_shard` in a helper process of its own; if the helper dies, the shard is
+    rebuilt by :func:`run_isolated` (a crash then costs one row, never the run)."""
+    with _helper() as helper:
+        try:
+            return helper.submit(run_shard, shard, job).result()
+        except BrokenProcessPool:
+            pass
+    return run_isolated(shard, job)
+
+
 def run_local(shards: Sequence[Shard], job: Job, workers: int, on_shard: OnShard) -> None:
-    """Run ``shards`` on ``workers`` local processes (in this process when one is enough)."""
+    """Run ``shards`` on ``workers`` local processes (in this process when one is enough).
+
+    A worker that dies breaks the pool and fails every shard not yet done; those shards are
+    then run :func:`run_guarded`, ``workers`` at a time, so only the rows that crash are lost
+    (as error rows)."""
     if workers <= 1 or len(shards) <= 1:
         for shard in shards:
             on_shard(run_shard(shard, job))
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(shards)), mp_context=_context())
+    broken: list[Shard] = []
     try:
-        futures = [pool.submit(run_shard, shard, job) for shard in shards]
+        futures = {pool.submit(run_shard, shard, job): shard for shard in shards}
         for future in as_completed(futures):
-            on_shard(future.result())
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken.append(futures[future])
+                continue
+            on_shard(result)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # stopped early: finish running shards only
+    if broken:
+        with ThreadPoolExecutor(max_workers=min(workers, len(broken))) as threads:
+            for done in as_completed([threads.submit(run_guarded, s, job) for s in broken]):
+                on_shard(done.result())
 
 
 def import_ray() -> ModuleType:
@@ -80,15 +156,15 @@ def import_ray() -> ModuleType:
         import ray
         import ray.data
     except ImportError:
-        raise ConfigError(
-            "the ray engine needs Ray Data, an optional extra: pip install 'mmtok[ray]'"
-        ) from None
+        raise ConfigError(_RAY_EXTRA) from None
     return ray
 
 
 def _ray_batch(batch: dict[str, Any], shards: dict[int, Shard], job: Job) -> dict[str, list]:
-    """``map_batches`` adapter: shard indices in, their :class:`ShardResult` columns out."""
-    results = [run_shard(shards[int(k)], job) for k in batch["shard"]]
+    """``map_batches`` adapter: shard indices in, their :class:`ShardResult` columns out.
+    Each shard runs guarded (:func:`run_guarded`): Ray retries a task whose worker died
+    without end, so a crash must never reach the task's own process."""
+    results = [run_guarded(shards[int(k)], job) for k in batch["shard"]]
     return {f.name: [getattr(r, f.name) for r in results] for f in fields(ShardResult)}
 
 

@@ -4,21 +4,23 @@ write the manifest.
 The manifest is written twice: when the run starts (what it is: profile, options, input
 files, mmtok version; ``complete: false``) and when it ends (plus row, error and token totals
 read back from every shard). The first write is what lets a rerun into the same folder check
-that it continues the same job before it skips any shard.
+that it continues the same job before it skips any shard. Every option is checked before the
+first write, so a refused command leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from mmtok import __version__
 from mmtok.errors import ConfigError
-from mmtok.fusion.sequence import resolve_tokenizer
-from mmtok.pretokenize.engines import Job, OnShard, run_local, run_ray
+from mmtok.fusion import resolve_tokenizer
+from mmtok.pretokenize.engines import Engine, Job, OnShard, check_engine, run_local, run_ray
 from mmtok.pretokenize.rows import RowOptions
 from mmtok.pretokenize.shards import (
     Layout,
@@ -33,9 +35,7 @@ from mmtok.pretokenize.source import input_files
 from mmtok.pretokenize.summary import Summary, summarize
 from mmtok.profiles import get_profile
 
-Engine = Literal["local", "ray"]
-ENGINES: tuple[str, ...] = ("local", "ray")
-_IDENTITY = ("mmtok_version", "profile", "options", "input")
+_IDENTITY = ("kind", "mmtok_version", "profile", "options", "input")
 
 
 @dataclass(frozen=True)
@@ -79,28 +79,57 @@ def _absolute(options: RowOptions) -> RowOptions:
     return replace(options, profile=profile, tokenizer=tokenizer)
 
 
+def differences(old: Any, new: Any, key: str = "") -> list[str]:
+    """``key: old → new`` for every leaf that differs between two manifests' parts (lists
+    are compared whole, and named by their key alone)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            line
+            for k in sorted(old.keys() | new.keys(), key=str)
+            for line in differences(old.get(k), new.get(k), f"{key}.{k}" if key else str(k))
+        ]
+    if old == new:
+        return []
+    if isinstance(old, list) or isinstance(new, list):
+        return [f"{key} changed"]
+    return [f"{key}: {json.dumps(old)} → {json.dumps(new)}"]
+
+
 def _resume_check(output: Path, identity: dict[str, Any]) -> None:
-    """Refuse to mix two different jobs in one folder (a rerun must be the same job)."""
+    """Refuse to mix two different jobs in one folder (a rerun must be the same job), naming
+    what differs."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise ConfigError(f"{output}: not a folder")
     old = read_manifest(output)
     if old is None:
         if any(output.iterdir()):
             raise ConfigError(f"{output}: not empty and not a pretokenize output (no manifest)")
         return
-    changed = [k for k in _IDENTITY if old.get(k) != identity[k]]
+    changed = differences({k: old.get(k) for k in _IDENTITY}, identity)
     if changed:
         raise ConfigError(
-            f"{output} holds a run with different {', '.join(changed)}; "
-            "write to a new folder (or delete this one) to start over"
+            f"{output} holds a run with different options ({'; '.join(changed)}); "
+            "rerun with the same options to resume, or write to a new folder"
         )
 
 
 def prepare(
-    source: Path, output: Path, options: RowOptions = RowOptions(), *, shard_rows: int = 1000
+    source: Path,
+    output: Path,
+    options: RowOptions = RowOptions(),
+    *,
+    shard_rows: int = 1000,
+    engine: Engine = "local",
+    workers: int | None = None,
 ) -> Run:
-    """Check everything that can be checked before work starts, lay out the shards, and find
-    the ones a previous run into ``output`` already wrote. Warnings (a fallback tokenizer)
-    are raised here, once, not by every worker."""
+    """Check everything that can be checked before work starts (options, ``engine`` and
+    ``workers`` included, before anything is written), lay out the shards, and find the ones
+    a previous run into ``output`` already wrote. Warnings (a fallback tokenizer) are raised
+    here, once, not by every worker."""
     options.check()
+    check_engine(engine, workers)
     options = _absolute(options)
     profile = get_profile(options.profile)
     resolve_tokenizer(profile, options.tokenizer)
@@ -109,13 +138,14 @@ def prepare(
         raise ConfigError(f"{output}: the output folder cannot be the input folder")
     plan = layout(files, shard_rows, prefixed=source.is_dir())
     identity = {
+        "kind": "pretokenize",
         "mmtok_version": __version__,
         "profile": profile.name,
         "options": {**asdict(options), "shard_rows": shard_rows},
         "input": {"path": str(source.resolve()), "files": [asdict(f) for f in plan.files]},
     }
-    output.mkdir(parents=True, exist_ok=True)
     _resume_check(output, identity)
+    output.mkdir(parents=True, exist_ok=True)
     clear_partial(output)
     write_manifest(output, {**identity, "complete": False})
     pending = tuple(s for s in plan.shards if not is_complete(output, s, options.schema))
@@ -131,10 +161,7 @@ def execute(
     on_shard: OnShard | None = None,
 ) -> Finished:
     """Write the pending shards with ``engine``, then the final manifest."""
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine {engine!r}: expected {' or '.join(ENGINES)}")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers {workers}: must be at least 1")
+    check_engine(engine, workers)
     if engine == "local":
         workers = workers or default_workers()
     job = Job(str(run.output), run.options)
@@ -176,5 +203,5 @@ def pretokenize(
 ) -> Finished:
     """Pretokenize every request of ``source`` (a JSONL or Parquet file, or a folder of them)
     into Parquet shards in ``output``, resuming a run that was stopped part-way."""
-    run = prepare(source, output, options, shard_rows=shard_rows)
+    run = prepare(source, output, options, shard_rows=shard_rows, engine=engine, workers=workers)
     return execute(run, engine=engine, workers=workers, ray_address=ray_address, on_shard=on_shard)

@@ -1,5 +1,9 @@
 """The output folder: which rows go to which shard, atomic shard writes, resume, manifest.
 
+The folder is a plain Parquet dataset: ``shard-*.parquet`` files and nothing else a reader
+sees. The manifest and temporary files start with a dot, which pyarrow, pandas, Polars and
+Hugging Face ``datasets`` all skip when they read a folder.
+
 Shard ``k`` holds input rows ``[k·N, (k+1)·N)`` in input order across the sorted input files
 (``N`` = rows per shard), so a rerun with the same input and options maps every row to the
 same shard. A shard is written to a hidden temporary file and renamed into place, so a shard
@@ -25,7 +29,7 @@ import pyarrow.parquet as pq
 from mmtok.errors import ConfigError
 from mmtok.pretokenize.source import Cursor, Slice, cursors
 
-MANIFEST = "manifest.json"
+MANIFEST = ".mmtok-manifest.json"
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,26 @@ def _replace(path: Path, write: Any) -> None:
     os.replace(tmp, path)
 
 
+def write_table(path: Path, table: pa.Table) -> None:
+    """Write ``table`` as the Parquet file ``path``, atomically. Column statistics (min/max,
+    for filters) are kept for scalar columns only: over token lists they are useless and cost
+    a third of the write."""
+    scalars = [f.name for f in table.schema if not pa.types.is_list(f.type)]
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=scalars)
+
+    _replace(path, write)
+
+
 def write_shard(folder: Path, shard: Shard, table: pa.Table) -> None:
     """Write ``table`` as ``shard``'s file, atomically."""
-    _replace(folder / shard.name, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    write_table(folder / shard.name, table)
 
 
 def clear_partial(folder: Path) -> None:
     """Remove the temporary files a killed run left behind."""
-    for tmp in folder.glob(".shard-*.parquet.*.tmp"):
+    for tmp in folder.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
 
 
@@ -166,11 +182,15 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     _replace(folder / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def read_output(folder: Path, columns: Sequence[str] | None = None) -> pa.Table:
-    """Every shard of an output folder as one table, in row order. (``pq.read_table(folder)``
-    would also try to read ``manifest.json`` as Parquet; a glob of ``shard-*.parquet`` works
-    for other readers.)"""
+def shard_files(folder: Path) -> list[Path]:
+    """The shard files of an output folder, in shard (= row) order."""
     files = sorted(folder.glob("shard-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
     if not files:
         raise ConfigError(f"{folder}: no shard files")
-    return pa.concat_tables(pq.read_table(f, columns=columns) for f in files)
+    return files
+
+
+def read_output(folder: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """Every shard of an output folder as one table, in row order (what
+    ``pq.read_table(folder)`` also gives)."""
+    return pa.concat_tables(pq.read_table(f, columns=columns) for f in shard_files(folder))

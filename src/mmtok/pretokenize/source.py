@@ -149,7 +149,7 @@ def _row(text: str | bytes | None, given: Any, default: str, path: Path, line: i
         default = str(given)
     try:
         data = json.loads(text) if text is not None else None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting
         return SourceRow(default, None, base, f"{where}: not valid JSON ({exc})")
     if not isinstance(data, dict):
         return SourceRow(default, None, base, f"{where}: expected a JSON object (a request)")

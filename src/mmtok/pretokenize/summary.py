@@ -78,13 +78,19 @@ def summarize(folder: Path, shards: Sequence[Shard]) -> Summary:
     return Summary(tuple(results), fitted, joined)
 
 
-def plot_lengths(summary: Summary, path: Path, budget: int | None = None) -> None:
-    """Write a PNG histogram of the sequence lengths, with the token budget as a line."""
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend (imported only to draw a chart)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_lengths(summary: Summary, path: Path, budget: int | None = None) -> None:
+    """Write a PNG histogram of the sequence lengths, with the token budget as a line."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.5))
     if len(summary.lengths):
         ax.hist(summary.lengths, bins=min(60, max(len(np.unique(summary.lengths)), 1)))
@@ -95,6 +101,25 @@ def plot_lengths(summary: Summary, path: Path, budget: int | None = None) -> Non
     ax.set_ylabel("samples")
     ax.set_title(
         f"{summary.rows:,} rows · {summary.errors:,} errors · {summary.tokens:,} tokens",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_packing(manifest: dict[str, Any], path: Path) -> None:
+    """Write a PNG histogram of how full the packed rows are, from a pack manifest."""
+    plt = _pyplot()
+    hist = manifest["histogram"]
+    edges = np.array(hist["fill"]) * 100
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(edges[:-1], hist["rows"], width=np.diff(edges), align="edge", edgecolor="white")
+    ax.set_xlabel(f"% of the context ({manifest['options']['context']:,} tokens) filled")
+    ax.set_ylabel("packed rows")
+    ax.set_title(
+        f"{manifest['samples']:,} samples → {manifest['rows']:,} rows · "
+        f"efficiency {manifest['efficiency']:.1%}",
         fontsize=10,
     )
     fig.tight_layout()

@@ -6,15 +6,48 @@ import os
 from pathlib import Path
 
 from mmtok.errors import ConfigError
-from mmtok.image.policies import AnyRes, FixedSize, ImagePlan, MaxSide, SmartResize
+from mmtok.image.policies import AnyRes, ExactSize, FixedSize, ImagePlan, MaxSide, SmartResize
 from mmtok.profiles.base import Profile, SpecialTokens
+from mmtok.profiles.gemma3 import GEMMA3
+from mmtok.profiles.gemma3n import GEMMA3N
 from mmtok.profiles.generic import GENERIC
+from mmtok.profiles.glm4v import GLM4V
+from mmtok.profiles.idefics3 import IDEFICS3, SMOLVLM
+from mmtok.profiles.internvl import INTERNVL3
+from mmtok.profiles.llama4 import LLAMA4
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
+from mmtok.profiles.llava_onevision import LLAVA_ONEVISION
+from mmtok.profiles.mistral3 import MISTRAL3
+from mmtok.profiles.omni import QWEN2_5_OMNI
 from mmtok.profiles.pixtral import PIXTRAL
 from mmtok.profiles.qwen import QWEN2_5_VL, QWEN2_VL
+from mmtok.profiles.qwen3 import QWEN3_VL
+from mmtok.profiles.qwen_audio import QWEN2_AUDIO
+from mmtok.profiles.voxtral import VOXTRAL
 
 PROFILES: dict[str, Profile] = {
-    p.name: p for p in (QWEN2_VL, QWEN2_5_VL, PIXTRAL, LLAVA_1_5, LLAVA_NEXT, GENERIC)
+    p.name: p
+    for p in (
+        QWEN2_VL,
+        QWEN2_5_VL,
+        QWEN3_VL,
+        GLM4V,
+        PIXTRAL,
+        MISTRAL3,
+        LLAVA_1_5,
+        LLAVA_NEXT,
+        LLAVA_ONEVISION,
+        GEMMA3,
+        LLAMA4,
+        INTERNVL3,
+        IDEFICS3,
+        SMOLVLM,
+        QWEN2_AUDIO,
+        QWEN2_5_OMNI,
+        VOXTRAL,
+        GEMMA3N,
+        GENERIC,
+    )
 }
 
 
@@ -43,6 +76,7 @@ def as_profile(profile: ProfileLike) -> Profile:
 __all__ = [
     "PROFILES",
     "AnyRes",
+    "ExactSize",
     "FixedSize",
     "ImagePlan",
     "MaxSide",

@@ -13,16 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from mmtok.audio.plan import QWEN2_AUDIO, AudioEncoder
 from mmtok.image.layouts import plan_image
 from mmtok.image.policies import ImagePlan, ResizePolicy
 from mmtok.profiles.dims import LLAMA_3_8B, LLMSpec, VisionSpec
 from mmtok.text.templates import PLAIN, ChatTemplate
+from mmtok.video.sampling import FrameRule
+from mmtok.video.timestamps import TimestampStyle
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
-Layout = Literal["pad", "rows", "anyres"]
+Layout = Literal["pad", "rows", "anyres", "views", "tiles", "dynamic", "split"]
+Interpolation = Literal["bicubic", "bilinear", "lanczos"]
 Resampler = Literal["pil", "opencv"]
+Rope = Literal["1d", "mrope", "mrope-frames"]
+VideoPixels = Literal["frame", "clip"]
 
 
 @dataclass(frozen=True)
@@ -37,14 +43,36 @@ class SpecialTokens:
     video_start: str | None = None
     video_end: str | None = None
     frame_sep: str | None = None
+    frame_start: str | None = None  # opens each temporal patch of a video (Qwen3-VL, GLM-4V)
+    frame_end: str | None = None  # closes each temporal patch of a video
     audio: str | None = None
     audio_start: str | None = None
     audio_end: str | None = None
+    tile_sep: str | None = None  # between tiles of a row (Llama 4)
+    tile_row_end: str | None = None  # after each row of tiles (Llama 4)
+    image_global: str | None = None  # before the global view (Llama 4's ``<|image|>``)
+    # a sub-image's position label, ``str.format``-ed with 1-based ``row``/``col`` (Idefics3)
+    tile_label: str | None = None
     fences_in_count: bool = False  # image_start/image_end are part of the image's expansion
 
     def names(self) -> dict[str, str]:
-        """Role → token string for every token this layout uses."""
-        return {k: v for k, v in self.__dict__.items() if isinstance(v, str)}
+        """Role → token string for every token this layout uses (``tile_label`` is a
+        pattern, not a token: its labels are tokenized as the processor writes them)."""
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, str) and k != "tile_label"}
+
+
+@dataclass(frozen=True)
+class ViewText:
+    """Text a processor writes around an image's views (Gemma 3): ``before``/``after`` each
+    fenced view; with pan-and-scan crops, ``intro`` before the original view, ``crops`` after
+    it and ``crop_sep`` between crops. Tokenized with the neighbouring text, as the
+    processor's string replacement makes the tokenizer see it."""
+
+    before: str = ""
+    after: str = ""
+    intro: str = ""
+    crops: str = ""
+    crop_sep: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,8 +82,11 @@ class Profile:
     ``layout`` picks the expansion: ``pad`` repeats ``tokens.image`` once per merged patch
     (Qwen, LLaVA, generic), ``rows`` ends every row of tokens with a break and the last with an
     end token (Pixtral), ``anyres`` is LLaVA-NeXT's base view plus unpadded crops with a
-    newline per feature row. ``num_additional_tokens`` is added per encoder view (LLaVA's CLS
-    token), ``drop_cls`` removes one per image again (the ``default`` feature-select strategy).
+    newline per feature row (LLaVA-OneVision: capped), ``views`` is Gemma 3's fixed-size
+    fenced views (pan-and-scan crops after the image, ``view_text`` around them), ``tiles``
+    Llama 4's tile rows with separators, then the global view. ``num_additional_tokens`` is
+    added per encoder view (LLaVA's CLS token), ``drop_cls`` removes one per image again (the
+    ``default`` feature-select strategy).
     ``template`` renders chat requests; ``llm`` and ``vision`` are the dimensions the cost
     model reads (``vision=None``: no tower FLOPs counted). ``merge_from_folder``: a model
     folder's ``merge_size`` / ``spatial_merge_size`` applies to this family (LLaVA's
@@ -73,9 +104,12 @@ class Profile:
     image_std: tuple[float, float, float] = CLIP_STD
     rescale_factor: float = 1 / 255
     resampler: Resampler = "pil"
+    interpolation: Interpolation = "bicubic"  # the PIL filter every resize of this family uses
+    view_text: ViewText | None = None
+    token_type_ids: bool = False  # the model's forward takes ``token_type_ids`` (Gemma 3)
     num_additional_tokens: int = 0
     drop_cls: bool = False
-    rope: Literal["1d", "mrope"] = "1d"
+    rope: Rope = "1d"
     modalities: tuple[str, ...] = ("image",)
     # Video: seconds of video per temporal patch scale (Qwen2.5-VL M-RoPE), sampling defaults.
     video_fps: float = 2.0
@@ -84,10 +118,31 @@ class Profile:
     video_min_pixels: int | None = None
     video_max_pixels: int | None = None
     tokens_per_second: float | None = None
+    # Video rules of the newer families (see ``mmtok.video.sampling`` / ``mmtok.video.plan``):
+    # which frames (``floor`` Qwen2-VL, ``linspace`` Qwen3-VL, ``seconds`` GLM-4V), whether the
+    # pixel limits bound one frame or the whole clip, Qwen3-VL's per-frame cap in tokens
+    # (``cap_pixels_per_frame``; ``None``: off), GLM-4V's longest sampled span (seconds) and the
+    # timestamp text written per temporal patch.
+    video_frame_rule: FrameRule = "floor"
+    video_pixels: VideoPixels = "frame"
+    video_cap_tokens: int | None = None
+    video_max_seconds: float | None = None
+    video_timestamps: TimestampStyle | None = None
     template: ChatTemplate = PLAIN
     llm: LLMSpec = LLAMA_3_8B
     vision: VisionSpec | None = None
+    # Quality floor: the fewest tokens ``--fit`` shrinks an image (or a video's temporal patch)
+    # to; an item that would have to go below it is dropped instead (64 tokens: a 224² image
+    # under Qwen's 28-px merged patches, the smallest a family's tower was trained to read).
+    fit_min_tokens: int = 64
     merge_from_folder: bool = True
+    # Audio: the encoder's rules (mel front end, downsampling, what happens past a window,
+    # feature names), text written around each audio item (Gemma 3n's ``\n\n``), and where
+    # text after an M-RoPE item continues when the family fixes it (Qwen2.5-Omni: ``max``;
+    # ``None``: the caller's ``advance``).
+    audio_encoder: AudioEncoder = QWEN2_AUDIO
+    audio_text: ViewText | None = None
+    rope_advance: Literal["max", "spatial"] | None = None
     source: str = "built-in"
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 

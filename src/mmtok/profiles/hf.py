@@ -1,43 +1,609 @@
-"""Build a profile from a local Hugging Face model folder, without network or transformers.
+"""A local Hugging Face model folder → a :class:`Profile`, read by what the folder contains.
 
-Reads ``preprocessor_config.json`` (image rules), ``processor_config.json`` (token rules of
-the processor) and ``config.json`` (model type, vision config, model dimensions). The family
-is recognised from ``config.json``'s ``model_type`` (or the image processor's class name); its
-built-in profile supplies the layout, special tokens and chat template, and the folder's
-values override sizes, pixel limits, normalisation, token rules and the LLM and vision-tower
-dimensions of the cost model (a key the folder lacks keeps the family's value).
+transformers runs a folder through its *processor class* (which decides the token layout)
+and its *image / video processor classes* (which decide the resize rule); ``model_type``
+only picks them when the folder names none. This module does the same, without network or
+transformers, from the registries below:
+
+- :data:`PROCESSORS`: processor class → the built-in family whose layout, special tokens and
+  chat template apply, the image processor classes it is used with, and the
+  ``processor_config.json`` keys its constructor reads, with their defaults;
+- :data:`IMAGE_PROCESSORS`: image processor class → the function that reads its resize rule,
+  the class's own defaults, the keys it reads, and the processor class it implies when the
+  folder names none;
+- :data:`MODEL_TYPES`: ``config.json`` ``model_type`` → the (processor, image processor)
+  classes transformers' Auto classes pick for it.
+
+Files, in transformers' order: ``processor_config.json`` (processor keys; since transformers 5
+also nested ``image_processor`` / ``video_processor`` dicts), else ``preprocessor_config.json``
+(image processor) and ``video_preprocessor_config.json`` (video processor; absent: the
+image processor file, as ``BaseVideoProcessor.get_video_processor_dict`` falls back);
+``config.json`` gives the model type and the LLM and vision-tower dimensions of the cost model.
+A value ``null`` means the class default, as transformers reads it.
+
+Refused with a :class:`ConfigError` naming the file and key: an unknown processor or image
+processor class, a pairing transformers never makes, and any setting mmtok does not
+implement — a resample mode other than bicubic, a disabled resize/rescale/normalise step, a
+flag it would otherwise ignore (``do_pan_and_scan``, ``do_image_splitting``, …) or a value of
+the wrong type. Adding a family is one entry in each registry (and its built-in profile).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mmtok.errors import ConfigError
-from mmtok.image.policies import AnyRes, FixedSize, MaxSide, SmartResize
-from mmtok.profiles.base import Profile
+from mmtok.image.policies import (
+    AnyRes,
+    ExactSize,
+    FixedSize,
+    MaxSide,
+    PanScan,
+    ResizePolicy,
+    SmartResize,
+    TileCanvas,
+)
+from mmtok.profiles.base import CLIP_MEAN, CLIP_STD, Profile
 from mmtok.profiles.dims import llm_from_config, vision_from_config
+from mmtok.profiles.gemma3 import GEMMA3
+from mmtok.profiles.glm4v import GLM4V
+from mmtok.profiles.llama4 import LLAMA4
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
-from mmtok.profiles.pixtral import PIXTRAL
+from mmtok.profiles.llava_onevision import LLAVA_ONEVISION
+from mmtok.profiles.mistral3 import MISTRAL3
 from mmtok.profiles.qwen import QWEN2_5_VL, QWEN2_VL
+from mmtok.profiles.qwen3 import QWEN3_VL
 
-_BY_MODEL_TYPE: dict[str, Profile] = {
-    "qwen2_vl": QWEN2_VL,
-    "qwen2_5_vl": QWEN2_5_VL,
-    "llava": LLAVA_1_5,
-    "llava_next": LLAVA_NEXT,
-    "pixtral": PIXTRAL,
-    "mistral3": PIXTRAL,
+Config = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One settings dict and the file it came from (named in every error)."""
+
+    data: Config
+    file: str
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key)
+        return default if value is None else value
+
+
+@dataclass(frozen=True)
+class ImageRule:
+    """How one transformers image processor class resizes: ``policy`` reads its resize rule
+    from the folder's settings (class ``defaults`` under them); ``keys`` are the settings it
+    reads beyond :data:`SHARED_IMAGE_KEYS`; ``processor`` the processor class it implies when
+    the folder names none (``None``: several use it)."""
+
+    policy: Callable[[Settings, Profile], ResizePolicy]
+    defaults: Config
+    keys: frozenset[str] = frozenset()
+    processor: str | None = None
+    resample: tuple[object, ...] | None = None  # the values it implements (None: bicubic)
+
+
+@dataclass(frozen=True)
+class ProcessorRule:
+    """What a transformers processor class means for a folder: the built-in ``profile`` whose
+    layout, tokens and template apply, the ``image_processors`` it is used with, and its
+    ``keys``: the ``processor_config.json`` keys its constructor reads, with its defaults
+    (``None``: none); ``video_keys``: its video processor's settings beyond
+    :data:`VIDEO_KEYS` (read in ``_video_changes``, or ignored where the reference ignores
+    them)."""
+
+    profile: Profile
+    image_processors: tuple[str, ...]
+    keys: Config = field(default_factory=dict)
+    video_keys: frozenset[str] = frozenset()
+    # Which of ``keys`` name token strings (``None``: :data:`_TOKEN_KEYS`), and a function
+    # reading the family's own ``keys`` into the built profile (``None``: none).
+    token_keys: Mapping[str, str] | None = None
+    finish: Callable[[Profile, Settings], Profile] | None = None
+
+
+# --- resize rules, one reader per image processor class ---------------------------------------
+
+
+def _size(src: Settings, *keys: str) -> int | None:
+    """``size[key]`` for the first key present (``size`` may be a plain int: every key)."""
+    size = src.get("size")
+    if size is None:
+        return None
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size
+    if not isinstance(size, Mapping):
+        raise ConfigError(f"{src.file}: size must be an object or an integer, got {size!r}")
+    for key in keys:
+        if size.get(key) is not None:
+            return _int(src, f"size.{key}", size[key])
+    return None
+
+
+def _int(src: Settings, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ConfigError(f"{src.file}: {key} must be an integer, got {value!r}")
+    if value <= 0:
+        raise ConfigError(f"{src.file}: {key} must be positive, got {value!r}")
+    return int(value)
+
+
+def _square(src: Settings, key: str) -> int:
+    """A square side given as an int or ``{height, width}``; anything else is refused."""
+    value = src.get(key)
+    if isinstance(value, Mapping):
+        h, w = value.get("height"), value.get("width")
+        if h is None or h != w:
+            raise ConfigError(f"{src.file}: {key} {dict(value)} is not a square mmtok implements")
+        return _int(src, f"{key}.height", h)
+    return _int(src, key, value)
+
+
+def _smart_resize(src: Settings, base: Profile) -> ResizePolicy:
+    """Qwen2-VL: ``min_pixels``/``max_pixels`` over ``size.shortest_edge/longest_edge``."""
+    lo = src.get("min_pixels") or _size(src, "shortest_edge")
+    hi = src.get("max_pixels") or _size(src, "longest_edge")
+    if lo is None or hi is None:
+        raise ConfigError(f"{src.file}: size needs shortest_edge and longest_edge (pixels)")
+    return SmartResize(
+        min_pixels=_int(src, "min_pixels", lo), max_pixels=_int(src, "max_pixels", hi)
+    )
+
+
+def _longest_edge(src: Settings, base: Profile) -> ResizePolicy:
+    """transformers' Pixtral: shrink to ``size.longest_edge`` flooring the sides."""
+    longest = _size(src, "longest_edge")
+    if longest is None:
+        raise ConfigError(f"{src.file}: size needs longest_edge (height/width is not implemented)")
+    return MaxSide(max_image_size=longest, rounding="floor")
+
+
+def _shortest_edge_crop(src: Settings, base: Profile) -> ResizePolicy:
+    """CLIP / LLaVA: shortest side to ``size.shortest_edge``, centre ``crop_size`` square;
+    ``do_pad`` (LlavaImageProcessor only) pads to a square in the mean colour first."""
+    if src.get("do_center_crop") is not True:
+        raise ConfigError(f"{src.file}: do_center_crop false is not implemented (sizes would vary)")
+    shortest = _size(src, "shortest_edge")
+    if shortest is None:
+        raise ConfigError(f"{src.file}: size needs shortest_edge (height/width is not implemented)")
+    return FixedSize(
+        shortest_edge=shortest,
+        crop=_square(src, "crop_size"),
+        pad_to_square=_flag(src, "do_pad"),
+    )
+
+
+def _exact_size(src: Settings, base: Profile) -> ResizePolicy:
+    """SigLIP: straight to ``size.height × size.width``."""
+    size = src.get("size")
+    if not isinstance(size, Mapping) or size.get("height") is None or size.get("width") is None:
+        raise ConfigError(f"{src.file}: size must be {{height, width}}, got {size!r}")
+    return ExactSize(
+        _int(src, "size.height", size["height"]), _int(src, "size.width", size["width"])
+    )
+
+
+def _pinpoints(src: Settings) -> tuple[tuple[int, int], ...]:
+    pinpoints = src.get("image_grid_pinpoints")
+    if not isinstance(pinpoints, list) or not all(
+        isinstance(p, list) and len(p) == 2 for p in pinpoints
+    ):
+        raise ConfigError(f"{src.file}: image_grid_pinpoints must be a list of [h, w] pairs")
+    return tuple(
+        (_int(src, "image_grid_pinpoints", h), _int(src, "image_grid_pinpoints", w))
+        for h, w in pinpoints
+    )
+
+
+def _anyres(src: Settings, base: Profile) -> ResizePolicy:
+    """LLaVA-NeXT: ``crop_size`` tiles over the best of ``image_grid_pinpoints``."""
+    tile = _square(src, "crop_size")
+    if _size(src, "shortest_edge") != tile:
+        raise ConfigError(f"{src.file}: size.shortest_edge must equal crop_size ({tile})")
+    return AnyRes(tile=tile, pinpoints=_pinpoints(src))
+
+
+def _onevision_anyres(src: Settings, base: Profile) -> ResizePolicy:
+    """LLaVA-OneVision: ``size`` (square) tiles over the best of ``image_grid_pinpoints``; the
+    feature cap (``max_tiles``) is the processor's ``vision_aspect_ratio``."""
+    tile = _square(src, "size")
+    if src.get("do_center_crop") or (src.get("crop_size") and _square(src, "crop_size") != tile):
+        raise ConfigError(f"{src.file}: a crop_size other than size is not implemented")
+    assert isinstance(base.resize, AnyRes)
+    return replace(base.resize, tile=tile, pinpoints=_pinpoints(src))
+
+
+def _pan_scan(src: Settings, base: Profile) -> ResizePolicy:
+    """Gemma 3: every view ``size²``; ``do_pan_and_scan`` adds the crops. The folder's
+    ``pan_and_scan_*`` values are never used by transformers 5.24: ``Gemma3Processor`` passes
+    its own (256, 4, 1.2) to every call, so other values are refused as ambiguous."""
+    assert isinstance(base.resize, PanScan)
+    owns = (base.resize.min_crop, base.resize.max_crops, base.resize.min_ratio)
+    for key, own in zip(_PAN_SCAN_KEYS, owns, strict=True):
+        if src.get(key, own) != own:
+            raise ConfigError(
+                f"{src.file}: {key}={src.get(key)!r} is not implemented: Gemma3Processor "
+                f"replaces it with its own {own!r} unless the call passes it"
+            )
+    return replace(base.resize, size=_square(src, "size"), enabled=_flag(src, "do_pan_and_scan"))
+
+
+def _tile_canvas(src: Settings, base: Profile) -> ResizePolicy:
+    """Llama 4: ``size`` (square) tiles, at most ``max_patches`` of them, a best-fit canvas."""
+    return TileCanvas(
+        tile=_square(src, "size"),
+        max_tiles=_int(src, "max_patches", src.get("max_patches")),
+        to_max=_flag(src, "resize_to_max_canvas"),
+    )
+
+
+def _glm_resize(src: Settings, base: Profile) -> ResizePolicy:
+    """GLM-4V: an image bounded as one temporal patch (``temporal_patch_size`` frames), sides
+    under the factor scaled up first."""
+    policy = _smart_resize(src, base)
+    assert isinstance(policy, SmartResize)
+    frames = _int(src, "temporal_patch_size", src.get("temporal_patch_size"))
+    return replace(policy, frames=frames, upscale=True)
+
+
+def _flag(src: Settings, key: str) -> bool:
+    value = src.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{src.file}: {key} must be true or false, got {value!r}")
+    return value
+
+
+_CLIP_NORM = {
+    "image_mean": list(CLIP_MEAN),
+    "image_std": list(CLIP_STD),
+    "rescale_factor": 1 / 255,
 }
-_BY_PROCESSOR: dict[str, Profile] = {
-    "Qwen2VLImageProcessor": QWEN2_VL,
-    "LlavaNextImageProcessor": LLAVA_NEXT,
-    "CLIPImageProcessor": LLAVA_1_5,
-    "LlavaImageProcessor": LLAVA_1_5,
-    "PixtralImageProcessor": PIXTRAL,
+_PAN_SCAN_KEYS = (
+    "pan_and_scan_min_crop_size",
+    "pan_and_scan_max_num_crops",
+    "pan_and_scan_min_ratio_to_activate",
+)
+_ONEVISION_PINPOINTS = LLAVA_ONEVISION.resize.pinpoints  # type: ignore[union-attr]
+_HALF_NORM = {"image_mean": [0.5] * 3, "image_std": [0.5] * 3, "rescale_factor": 1 / 255}
+_BILINEAR = (2, "bilinear", "BILINEAR", "PILImageResampling.BILINEAR")
+_CROP = {
+    **_CLIP_NORM,
+    "size": {"shortest_edge": 224},
+    "crop_size": {"height": 224, "width": 224},
+    "do_center_crop": True,
 }
+
+IMAGE_PROCESSORS: dict[str, ImageRule] = {
+    "Qwen2VLImageProcessor": ImageRule(
+        _smart_resize,
+        {
+            **_CLIP_NORM,
+            "size": {"shortest_edge": 56 * 56, "longest_edge": 28 * 28 * 1280},
+            "patch_size": 14,
+            "merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        frozenset({"min_pixels", "max_pixels", "patch_size", "merge_size", "temporal_patch_size"}),
+    ),
+    "PixtralImageProcessor": ImageRule(
+        _longest_edge,
+        {**_CLIP_NORM, "size": {"longest_edge": 1024}},
+        # patch_size: the processor passes its own patch_size × spatial_merge_size instead;
+        # do_pad: pads a batch to its largest image (mmtok returns each image unpadded).
+        frozenset({"patch_size", "do_pad"}),
+        processor="PixtralProcessor",
+    ),
+    "Glm4vImageProcessor": ImageRule(
+        _glm_resize,
+        {
+            **_CLIP_NORM,
+            "size": {"shortest_edge": 112 * 112, "longest_edge": 28 * 28 * 15000},
+            "patch_size": 14,
+            "merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        frozenset({"patch_size", "merge_size", "temporal_patch_size"}),
+        processor="Glm4vProcessor",
+    ),
+    "CLIPImageProcessor": ImageRule(_shortest_edge_crop, _CROP, frozenset({"do_pad"})),
+    "LlavaImageProcessor": ImageRule(
+        _shortest_edge_crop, {**_CROP, "do_pad": False}, frozenset({"do_pad"})
+    ),
+    "SiglipImageProcessor": ImageRule(
+        _exact_size,
+        {
+            "image_mean": [0.5, 0.5, 0.5],
+            "image_std": [0.5, 0.5, 0.5],
+            "rescale_factor": 1 / 255,
+            "size": {"height": 224, "width": 224},
+        },
+    ),
+    "LlavaNextImageProcessor": ImageRule(
+        _anyres,
+        {
+            **_CROP,
+            "image_grid_pinpoints": [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
+        },
+        # do_pad: pads a batch to its largest number of tiles (mmtok's batch does the same).
+        frozenset({"image_grid_pinpoints", "do_pad"}),
+        processor="LlavaNextProcessor",
+    ),
+    "LlavaOnevisionImageProcessor": ImageRule(
+        _onevision_anyres,
+        {
+            **_CLIP_NORM,
+            "size": {"height": 384, "width": 384},
+            "image_grid_pinpoints": [list(p) for p in _ONEVISION_PINPOINTS],
+        },
+        # do_pad: pads a batch to its largest number of tiles (mmtok's batch does the same).
+        frozenset({"image_grid_pinpoints", "do_pad"}),
+        processor="LlavaOnevisionProcessor",
+    ),
+    "Gemma3ImageProcessor": ImageRule(
+        _pan_scan,
+        {**_HALF_NORM, "size": {"height": 224, "width": 224}},
+        frozenset({"do_pan_and_scan", *_PAN_SCAN_KEYS}),
+        processor="Gemma3Processor",
+        resample=_BILINEAR,
+    ),
+    "Llama4ImageProcessor": ImageRule(
+        _tile_canvas,
+        {**_HALF_NORM, "size": {"height": 336, "width": 336}, "max_patches": 16},
+        frozenset({"max_patches", "resize_to_max_canvas"}),
+        processor="Llama4Processor",
+        resample=_BILINEAR,
+    ),
+}
+"""Image processor class (``Fast``/``Pil`` suffix dropped) → how mmtok reads it."""
+
+# --- processor keys of the families that read their own -------------------------------------
+
+
+def _onevision_features(profile: Profile, src: Settings) -> Profile:
+    """``num_image_tokens`` must be the tile's ``(size / patch)²`` features (the processor
+    counts with it, the tower produces the other); ``vision_aspect_ratio`` ``anyres_max_N``
+    caps the crop features at ``N`` tiles' worth."""
+    assert isinstance(profile.resize, AnyRes)
+    n = profile.resize.tile // profile.patch_size
+    features = src.get("num_image_tokens")
+    if features is not None and _int(src, "num_image_tokens", features) != n * n:
+        raise ConfigError(
+            f"{src.file}: num_image_tokens={features} differs from the {n}×{n} features of a "
+            f"{profile.resize.tile}² tile at patch {profile.patch_size}"
+        )
+    ratio = re.fullmatch(r"anyres_max_([1-9][0-9]*)", str(src.get("vision_aspect_ratio")))
+    if ratio is None:
+        raise ConfigError(
+            f"{src.file}: vision_aspect_ratio={src.get('vision_aspect_ratio')!r} is not "
+            "implemented (anyres_max_N)"
+        )
+    return profile.with_options(max_tiles=int(ratio[1]))
+
+
+def _gemma3_views(profile: Profile, src: Settings) -> Profile:
+    """``image_seq_length`` soft tokens per view: the ``(size / patch)²`` grid average-pooled
+    to a square of that many (``merge_size`` its side ratio); other values are refused."""
+    assert isinstance(profile.resize, PanScan)
+    seq = _int(src, "image_seq_length", src.get("image_seq_length"))
+    side, grid = math.isqrt(seq), profile.resize.size // profile.patch_size
+    if side * side != seq or grid % side or profile.resize.size % profile.patch_size:
+        raise ConfigError(
+            f"{src.file}: image_seq_length={seq} is not a square pooling of the "
+            f"{profile.resize.size}² view's {grid}×{grid} patches"
+        )
+    return replace(profile, merge_size=grid // side)
+
+
+_LLAMA4_TOKENS = {
+    "fake_image_token": "<|image|>",
+    "image_token": "<|image|>",
+    "start_of_image_token": "<|image_start|>",
+    "end_of_image_token": "<|image_end|>",
+    "patch_token": "<|patch|>",
+    "tile_x_separator_token": "<|tile_x_separator|>",
+    "tile_y_separator_token": "<|tile_y_separator|>",
+}
+
+
+def _llama4_tiles(profile: Profile, src: Settings) -> Profile:
+    """Pixel shuffle ``pixel_shuffle_ratio`` r: ``round(1 / r²)`` patches per token (a square
+    ``merge_size``); the token keys at their defaults only, since the processor writes the
+    default strings into the sequence whatever they say."""
+    for key, own in _LLAMA4_TOKENS.items():
+        if src.get(key, own) != own:
+            raise ConfigError(
+                f"{src.file}: {key}={src.get(key)!r} is not implemented (Llama4Processor "
+                f"writes {own!r})"
+            )
+    ratio = src.get("pixel_shuffle_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio <= 1:
+        raise ConfigError(f"{src.file}: pixel_shuffle_ratio must be in (0, 1], got {ratio!r}")
+    down = round(1 / ratio**2)
+    if math.isqrt(down) ** 2 != down:
+        raise ConfigError(f"{src.file}: pixel_shuffle_ratio={ratio} is not a square merge")
+    return replace(profile, merge_size=math.isqrt(down))
+
+
+_QWEN_KEYS = {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"}
+# Qwen2VLVideoProcessor saves max_video_tokens (used only with cap_pixels_per_frame, which
+# stays refused for Qwen2-VL / 2.5-VL: their cap is not implemented).
+_QWEN2_VIDEO = frozenset({"max_video_tokens"})
+_LLAVA_KEYS = {
+    "patch_size": None,  # no default: transformers fails without it, mmtok keeps the preset's
+    "num_additional_image_tokens": 0,
+    "vision_feature_select_strategy": None,
+    "image_token": "<image>",
+}
+
+PROCESSORS: dict[str, ProcessorRule] = {
+    "Qwen2VLProcessor": ProcessorRule(
+        QWEN2_VL, ("Qwen2VLImageProcessor",), _QWEN_KEYS, video_keys=_QWEN2_VIDEO
+    ),
+    "Qwen2_5_VLProcessor": ProcessorRule(
+        QWEN2_5_VL, ("Qwen2VLImageProcessor",), _QWEN_KEYS, video_keys=_QWEN2_VIDEO
+    ),
+    # Qwen3-VL and GLM-4V processors read their tokens from the tokenizer, no constructor keys.
+    "Qwen3VLProcessor": ProcessorRule(
+        QWEN3_VL,
+        ("Qwen2VLImageProcessor",),
+        video_keys=frozenset({"cap_pixels_per_frame", "max_video_tokens"}),
+    ),
+    # Glm4vVideoProcessor stores num_frames and max_image_size but samples and resizes
+    # without them.
+    "Glm4vProcessor": ProcessorRule(
+        GLM4V,
+        ("Glm4vImageProcessor",),
+        video_keys=frozenset({"max_duration", "num_frames", "max_image_size"}),
+    ),
+    "LlavaProcessor": ProcessorRule(
+        LLAVA_1_5,
+        ("CLIPImageProcessor", "LlavaImageProcessor", "SiglipImageProcessor"),
+        _LLAVA_KEYS,
+    ),
+    "LlavaNextProcessor": ProcessorRule(LLAVA_NEXT, ("LlavaNextImageProcessor",), _LLAVA_KEYS),
+    "LlavaOnevisionProcessor": ProcessorRule(
+        LLAVA_ONEVISION,
+        ("LlavaOnevisionImageProcessor",),
+        {
+            "num_image_tokens": None,
+            "vision_feature_select_strategy": None,
+            "image_token": "<image>",
+            "video_token": "<video>",
+            "vision_aspect_ratio": "anyres_max_9",
+        },
+        finish=_onevision_features,
+    ),
+    "Gemma3Processor": ProcessorRule(
+        GEMMA3, ("Gemma3ImageProcessor",), {"image_seq_length": 256}, finish=_gemma3_views
+    ),
+    "Llama4Processor": ProcessorRule(
+        LLAMA4,
+        ("Llama4ImageProcessor",),
+        {"patch_size": 14, "pixel_shuffle_ratio": 0.5, **_LLAMA4_TOKENS},
+        token_keys={},  # the processor writes its default strings whatever these say
+        finish=_llama4_tiles,
+    ),
+    "PixtralProcessor": ProcessorRule(
+        MISTRAL3,
+        ("PixtralImageProcessor",),
+        {
+            "patch_size": 16,
+            "spatial_merge_size": 1,
+            "image_token": "[IMG]",
+            "image_break_token": "[IMG_BREAK]",
+            "image_end_token": "[IMG_END]",
+        },
+    ),
+}
+"""Processor class → the family it is, the image processors it pairs with and the
+``processor_config.json`` keys it reads, with its constructor's defaults."""
+
+MODEL_TYPES: dict[str, tuple[str, str]] = {
+    "qwen2_vl": ("Qwen2VLProcessor", "Qwen2VLImageProcessor"),
+    "qwen2_5_vl": ("Qwen2_5_VLProcessor", "Qwen2VLImageProcessor"),
+    # a vision tower saved on its own (its config names the tower, not the whole model)
+    "qwen2_vl_vision": ("Qwen2VLProcessor", "Qwen2VLImageProcessor"),
+    "qwen2_5_vl_vision": ("Qwen2_5_VLProcessor", "Qwen2VLImageProcessor"),
+    # a bare CLIP / SigLIP tower is read as the LLaVA layout around it (one token per patch)
+    "clip_vision_model": ("LlavaProcessor", "CLIPImageProcessor"),
+    "siglip_vision_model": ("LlavaProcessor", "SiglipImageProcessor"),
+    "qwen3_vl": ("Qwen3VLProcessor", "Qwen2VLImageProcessor"),
+    "qwen3_vl_moe": ("Qwen3VLProcessor", "Qwen2VLImageProcessor"),
+    "glm4v": ("Glm4vProcessor", "Glm4vImageProcessor"),
+    "glm4v_moe": ("Glm4vProcessor", "Glm4vImageProcessor"),
+    "llava": ("LlavaProcessor", "CLIPImageProcessor"),
+    "llava_next": ("LlavaNextProcessor", "LlavaNextImageProcessor"),
+    "mistral3": ("PixtralProcessor", "PixtralImageProcessor"),
+    "llava_onevision": ("LlavaOnevisionProcessor", "LlavaOnevisionImageProcessor"),
+    "gemma3": ("Gemma3Processor", "Gemma3ImageProcessor"),
+    "llama4": ("Llama4Processor", "Llama4ImageProcessor"),
+}
+"""``config.json`` model type → the (processor, image processor) classes transformers' Auto
+classes use for it; only consulted for what the folder's processor files do not name."""
+
+# --- settings every image / video processor shares --------------------------------------------
+
+_BICUBIC = (3, "bicubic", "BICUBIC", "PILImageResampling.BICUBIC")
+REQUIRED: dict[str, tuple[object, ...]] = {
+    "do_resize": (True,),
+    "do_rescale": (True,),
+    "do_normalize": (True,),
+    "do_convert_rgb": (True,),
+    "resample": _BICUBIC,
+    "data_format": ("channels_first",),
+    "input_data_format": (),
+}
+"""Settings mmtok implements at one value only (``null``, the class default, always passes)."""
+
+SHARED_IMAGE_KEYS = frozenset(
+    {"size", "crop_size", "do_center_crop", "image_mean", "image_std", "rescale_factor"}
+)
+INERT_KEYS = frozenset(
+    {
+        "image_processor_type",
+        "video_processor_type",
+        "feature_extractor_type",
+        "processor_class",
+        "_processor_class",
+        "auto_map",
+        "return_tensors",
+        "device",
+        "disable_grouping",
+        "aspect_ratio_setting",  # LLaVA-NeXT legacy key that no processor reads
+        "video_metadata",
+        "return_metadata",
+        "do_sample_frames",  # mmtok always samples (``--sampling``); the rule below is its own
+        "default_to_square",
+    }
+)
+"""Keys that change nothing mmtok computes (labels, tensor types, devices, batching)."""
+
+VIDEO_KEYS: dict[str, str] = {
+    "min_pixels": "video_min_pixels",
+    "max_pixels": "video_max_pixels",
+    "min_frames": "video_min_frames",
+    "max_frames": "video_max_frames",
+    "fps": "video_fps",
+}
+"""Video processor settings → the :class:`Profile` fields they set."""
+
+_PROCESSOR_INERT = frozenset(
+    {"processor_class", "chat_template", "auto_map", "image_processor", "video_processor"}
+)
+_TOKEN_KEYS = {
+    "image_token": "image",
+    "image_break_token": "image_break",
+    "image_end_token": "image_end",
+    "video_token": "video",
+}
+
+
+def _active(value: Any) -> bool:
+    return value is not None and value is not False and value != {} and value != []
+
+
+def _check_keys(src: Settings, known: frozenset[str]) -> None:
+    """Refuse a setting mmtok would otherwise ignore, or one it implements at another value."""
+    for key, value in src.data.items():
+        if value is None or key in INERT_KEYS or key in known:
+            continue
+        if key in REQUIRED:
+            if value not in REQUIRED[key]:
+                raise ConfigError(
+                    f"{src.file}: {key}={value!r} is not implemented by mmtok "
+                    f"(it implements {' or '.join(map(repr, REQUIRED[key])) or 'only null'})"
+                )
+        elif _active(value):
+            raise ConfigError(f"{src.file}: {key}={value!r} is not implemented by mmtok")
+
+
+# --- reading the folder -----------------------------------------------------------------------
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -52,106 +618,199 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _base_profile(folder: Path, config: dict[str, Any], pre: dict[str, Any]) -> Profile:
+def _nested(folder: Path, proc: dict[str, Any], key: str, *files: str) -> Settings:
+    """transformers' lookup order: ``processor_config.json``'s nested ``key``, then ``files``."""
+    if isinstance(proc.get(key), dict):
+        return Settings(proc[key], str(folder / f"processor_config.json ({key})"))
+    for name in files:
+        if (folder / name).exists():
+            return Settings(_read_json(folder / name), str(folder / name))
+    return Settings({}, str(folder / files[0]))
+
+
+def _class_name(value: Any) -> str:
+    return str(value or "").removesuffix("Fast").removesuffix("Pil")
+
+
+def _classes(folder: Path, config: Settings, proc: Settings, image: Settings) -> tuple[str, str]:
+    """``(processor, image processor)`` class names: the folder's own names first,
+    ``model_type`` for what they omit; errors name the file that named each."""
     model_type = str(config.get("model_type", ""))
-    if model_type in _BY_MODEL_TYPE:
-        return _BY_MODEL_TYPE[model_type]
-    processor = str(pre.get("image_processor_type", "")).removesuffix("Fast").removesuffix("Pil")
-    if processor in _BY_PROCESSOR:
-        return _BY_PROCESSOR[processor]
-    raise ConfigError(
-        f"{folder}: cannot tell the model family (config.json model_type={model_type!r}, "
-        f"image_processor_type={processor!r}); supported: {', '.join(sorted(_BY_MODEL_TYPE))}"
-    )
-
-
-def _size_value(pre: dict[str, Any], key: str, *size_keys: str) -> int | None:
-    if key in pre and pre[key] is not None:
-        return int(pre[key])
-    size = pre.get("size") or {}
-    for k in size_keys:
-        if isinstance(size, dict) and size.get(k) is not None:
-            return int(size[k])
-    return None
-
-
-def _resize_policy(base: Profile, pre: dict[str, Any], config: dict[str, Any]) -> Any:
-    policy = base.resize
-    if isinstance(policy, SmartResize):
-        return replace(
-            policy,
-            min_pixels=_size_value(pre, "min_pixels", "shortest_edge", "min_pixels")
-            or policy.min_pixels,
-            max_pixels=_size_value(pre, "max_pixels", "longest_edge", "max_pixels")
-            or policy.max_pixels,
+    by_type = MODEL_TYPES.get(model_type, ("", ""))
+    image_cls, image_file = _class_name(image.get("image_processor_type")), image.file
+    if not image_cls:
+        image_cls, image_file = by_type[1], f"{config.file} (model_type={model_type!r})"
+    if image_cls and image_cls not in IMAGE_PROCESSORS:
+        raise ConfigError(
+            f"{image_file}: image_processor_type {image_cls!r} is not supported "
+            f"(supported: {', '.join(sorted(IMAGE_PROCESSORS))})"
         )
-    if isinstance(policy, MaxSide):
-        longest = _size_value(pre, "max_image_size", "longest_edge")
-        vision = config.get("vision_config") or {}
-        longest = longest or vision.get("image_size")
-        return replace(policy, max_image_size=int(longest or policy.max_image_size))
-    crop = pre.get("crop_size") or {}
-    crop_side = int(crop.get("height", 0)) if isinstance(crop, dict) else int(crop or 0)
-    shortest = _size_value(pre, "shortest_edge", "shortest_edge") or policy.resized(1, 1, 1, 1)[0]
-    if isinstance(policy, FixedSize):
-        return replace(
-            policy,
-            shortest_edge=shortest,
-            crop=crop_side or shortest,
-            pad_to_square=bool(pre.get("do_pad", policy.pad_to_square)),
+    for src in (proc, image):
+        if src.get("processor_class"):
+            processor, proc_file = _class_name(src.get("processor_class")), src.file
+            break
+    else:
+        implied = IMAGE_PROCESSORS[image_cls].processor if image_cls else None
+        processor, proc_file = implied or by_type[0], image_file if implied else config.file
+    if not processor:
+        raise ConfigError(
+            f"{folder}: cannot tell the model family: no processor_class, "
+            f"image_processor_type or known model_type ({model_type!r}); "
+            f"supported processors: {', '.join(sorted(PROCESSORS))}"
         )
-    assert isinstance(policy, AnyRes)
-    pinpoints = pre.get("image_grid_pinpoints") or config.get("image_grid_pinpoints")
-    return replace(
-        policy,
-        tile=crop_side or shortest,
-        pinpoints=tuple((int(h), int(w)) for h, w in pinpoints) if pinpoints else policy.pinpoints,
+    if processor not in PROCESSORS:
+        raise ConfigError(
+            f"{proc_file}: processor_class {processor!r} is not supported "
+            f"(supported: {', '.join(sorted(PROCESSORS))})"
+        )
+    rule = PROCESSORS[processor]
+    image_cls = image_cls or rule.image_processors[0]
+    if image_cls not in rule.image_processors:
+        raise ConfigError(
+            f"{image_file}: image_processor_type {image_cls!r} is not used with {processor} "
+            f"({proc_file}); it uses {', '.join(rule.image_processors)}"
+        )
+    return processor, image_cls
+
+
+def _image_changes(src: Settings, rule: ImageRule, base: Profile) -> dict[str, Any]:
+    """The profile fields an image processor's settings set (its class defaults under them)."""
+    known = SHARED_IMAGE_KEYS | rule.keys
+    if rule.resample is not None:
+        known |= {"resample"}
+        if src.data.get("resample") not in (None, *rule.resample):
+            raise ConfigError(
+                f"{src.file}: resample={src.data['resample']!r} is not implemented by mmtok "
+                f"(it implements {' or '.join(map(repr, rule.resample))})"
+            )
+    _check_keys(src, known)
+    full = Settings(
+        {**rule.defaults, **{k: v for k, v in src.data.items() if v is not None}}, src.file
     )
+    changes: dict[str, Any] = {"resize": rule.policy(full, base)}
+    for key in ("image_mean", "image_std"):
+        value = full.get(key)
+        if not isinstance(value, list | tuple) or len(value) != 3:
+            raise ConfigError(f"{src.file}: {key} must be a list of 3 numbers, got {value!r}")
+        changes[key] = tuple(float(v) for v in value)
+    changes["rescale_factor"] = float(full.get("rescale_factor"))
+    for key in ("patch_size", "merge_size", "temporal_patch_size"):  # Profile field names
+        value = full.get(key) if key in rule.keys else None
+        if isinstance(value, Mapping):  # {"height": p, "width": p}
+            value = value.get("height") if value.get("height") == value.get("width") else value
+        if value is not None:
+            changes[key] = _int(src, key, value)
+    return changes
+
+
+def _video_changes(
+    src: Settings, image_rule: ImageRule, profile: Profile, extra: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Video limits and sampling bounds of a video processor dict (or the image processor's,
+    which transformers falls back to); patch, merge and temporal size must match the image's.
+    ``extra``: the family's own video keys (Qwen3-VL's per-frame cap, GLM-4V's span)."""
+    _check_keys(src, SHARED_IMAGE_KEYS | image_rule.keys | frozenset(VIDEO_KEYS) | extra)
+    changes: dict[str, Any] = {}
+    if "cap_pixels_per_frame" in extra:
+        cap = _int(src, "max_video_tokens", src.get("max_video_tokens", 768))
+        changes["video_cap_tokens"] = cap if _flag(src, "cap_pixels_per_frame") else None
+    if "max_duration" in extra and src.get("max_duration") is not None:
+        changes["video_max_seconds"] = float(_int(src, "max_duration", src.get("max_duration")))
+    lo = src.get("min_pixels") or _size(src, "shortest_edge") if src.data else None
+    hi = src.get("max_pixels") or _size(src, "longest_edge") if src.data else None
+    for key, value in (("min_pixels", lo), ("max_pixels", hi)):
+        if value is not None:
+            changes[VIDEO_KEYS[key]] = _int(src, key, value)
+    for key in ("min_frames", "max_frames"):
+        if src.get(key) is not None:
+            changes[VIDEO_KEYS[key]] = _int(src, key, src.get(key))
+    if src.get("fps") is not None:
+        changes["video_fps"] = float(src.get("fps"))
+    for key, own in (
+        ("patch_size", profile.patch_size),
+        ("merge_size", profile.merge_size),
+        ("temporal_patch_size", profile.temporal_patch_size),
+    ):
+        if src.get(key) is not None and _int(src, key, src.get(key)) != own:
+            raise ConfigError(
+                f"{src.file}: {key}={src.get(key)} differs from the image processor's ({own}); "
+                "mmtok implements one value for both"
+            )
+    return changes
+
+
+def _processor_changes(src: Settings, rule: ProcessorRule, base: Profile) -> dict[str, Any]:
+    """Token rules of ``processor_config.json``, with the processor's constructor defaults
+    for the keys it omits (transformers' behaviour, also when the file is absent). A key
+    another registered processor reads is ignored, as this one ignores it; any other set key
+    is refused."""
+    known = {k for r in PROCESSORS.values() for k in r.keys}
+    for key, value in src.data.items():
+        if key not in known and key not in _PROCESSOR_INERT and _active(value):
+            raise ConfigError(f"{src.file}: {key}={value!r} is not implemented by mmtok")
+    data = {k: v for k, v in {**rule.keys, **src.data}.items() if k in rule.keys and v is not None}
+    changes: dict[str, Any] = {}
+    if "patch_size" in data:
+        changes["patch_size"] = _int(src, "patch_size", data["patch_size"])
+    if "spatial_merge_size" in data and base.merge_from_folder:
+        changes["merge_size"] = _int(src, "spatial_merge_size", data["spatial_merge_size"])
+    if "num_additional_image_tokens" in data:
+        extra = data["num_additional_image_tokens"]
+        if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
+            raise ConfigError(f"{src.file}: num_additional_image_tokens must be ≥ 0, got {extra!r}")
+        changes["num_additional_tokens"] = extra
+    if "vision_feature_select_strategy" in rule.keys:
+        strategy = data.get("vision_feature_select_strategy")
+        if strategy not in ("default", "full", None):
+            raise ConfigError(
+                f"{src.file}: vision_feature_select_strategy={strategy!r} is not implemented "
+                "(default or full)"
+            )
+        changes["drop_cls"] = strategy == "default"
+    tokens = {}
+    for key, role in (_TOKEN_KEYS if rule.token_keys is None else rule.token_keys).items():
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise ConfigError(f"{src.file}: {key} must be a token string, got {data[key]!r}")
+            tokens[role] = data[key]
+    if tokens:
+        changes["tokens"] = replace(base.tokens, **tokens)
+    return changes
 
 
 def profile_from_folder(folder: Path) -> Profile:
     """The profile of the model stored in ``folder`` (local files only)."""
-    config = _read_json(folder / "config.json")
-    pre = _read_json(folder / "preprocessor_config.json")
-    proc = _read_json(folder / "processor_config.json")
-    if not config and not pre:
-        raise ConfigError(f"{folder}: no config.json or preprocessor_config.json found")
-    base = _base_profile(folder, config, pre)
-    vision = config.get("vision_config") or {}
-    changes: dict[str, Any] = {
-        "name": f"{base.name}@{folder.name}",
-        "source": str(folder),
-        "resize": _resize_policy(base, pre, config),
-    }
-    patch = proc.get("patch_size") or pre.get("patch_size") or vision.get("patch_size")
-    if patch:
-        changes["patch_size"] = int(patch["height"] if isinstance(patch, dict) else patch)
-    merge = (
-        pre.get("merge_size")
-        or config.get("spatial_merge_size")
-        or proc.get("spatial_merge_size")
-        or vision.get("spatial_merge_size")
-    )
-    if merge and base.merge_from_folder:
-        changes["merge_size"] = int(merge)
-    if pre.get("temporal_patch_size"):
-        changes["temporal_patch_size"] = int(pre["temporal_patch_size"])
-    for key in ("image_mean", "image_std"):
-        if pre.get(key):
-            changes[key] = tuple(float(v) for v in pre[key])
-    if pre.get("rescale_factor"):
-        changes["rescale_factor"] = float(pre["rescale_factor"])
+    config = Settings(_read_json(folder / "config.json"), str(folder / "config.json"))
+    proc_data = _read_json(folder / "processor_config.json")
+    proc = Settings(proc_data, str(folder / "processor_config.json"))
+    image = _nested(folder, proc_data, "image_processor", "preprocessor_config.json")
+    if not config.data and not proc.data and not image.data:
+        raise ConfigError(
+            f"{folder}: no config.json, processor_config.json or preprocessor_config.json found"
+        )
+    processor, image_cls = _classes(folder, config, proc, image)
+    rule, image_rule = PROCESSORS[processor], IMAGE_PROCESSORS[image_cls]
+    base = rule.profile
+    vision = config.get("vision_config", {})
+    changes: dict[str, Any] = {"name": f"{base.name}@{folder.name}", "source": str(folder)}
+    if image.data or proc.data:
+        changes.update(_image_changes(image, image_rule, base))
+        changes.update(_processor_changes(proc, rule, base))
+    elif vision.get("patch_size"):  # only config.json: the family preset, the tower's patch
+        changes["patch_size"] = int(vision["patch_size"])
     if vision.get("tokens_per_second") is not None:
         changes["tokens_per_second"] = float(vision["tokens_per_second"])
-    strategy = proc.get("vision_feature_select_strategy") or config.get(
-        "vision_feature_select_strategy"
-    )
-    if strategy is not None:
-        changes["drop_cls"] = strategy == "default"
-    if proc.get("num_additional_image_tokens") is not None:
-        changes["num_additional_tokens"] = int(proc["num_additional_image_tokens"])
+    profile = replace(base, **changes)
+    if rule.finish is not None:
+        given = {k: v for k, v in proc.data.items() if k in rule.keys and v is not None}
+        profile = rule.finish(profile, Settings({**rule.keys, **given}, proc.file))
+    if "video" in base.modalities:
+        video = _nested(
+            folder, proc_data, "video_processor",
+            "video_preprocessor_config.json", "preprocessor_config.json",
+        )  # fmt: skip
+        profile = replace(profile, **_video_changes(video, image_rule, profile, rule.video_keys))
     source = str(folder / "config.json")
-    changes["llm"] = llm_from_config(config, base.llm, folder.name, source)
-    if base.vision is not None:
-        changes["vision"] = vision_from_config(config, base.vision, folder.name, source)
-    return replace(base, **changes)
+    llm = llm_from_config(config.data, base.llm, folder.name, source)
+    tower = base.vision and vision_from_config(config.data, base.vision, folder.name, source)
+    return replace(profile, llm=llm, vision=tower)

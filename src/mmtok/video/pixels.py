@@ -11,17 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from mmtok.image.pixels import lookup_hwc, patchify
+from mmtok.media.container import DEFAULT_MAX_DURATION
 from mmtok.media.source import Source
-from mmtok.profiles.base import Profile
 from mmtok.video.frames import FrameSelection, decode_frames
 from mmtok.video.plan import TextTokens, VideoPlan, count_video
 from mmtok.video.sampling import Sampling
+
+if TYPE_CHECKING:
+    from mmtok.profiles.base import Profile
 
 
 @lru_cache(maxsize=16)
@@ -114,7 +118,7 @@ def load_video(
     profile: Profile,
     sampling: Sampling,
     *,
-    max_duration: float | None = None,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
     timestamp_tokens: TextTokens | None = None,
 ) -> VideoTensors:
     """Probe, sample and plan ``source`` (:func:`count_video`), then :func:`load_frames`."""

@@ -3,10 +3,16 @@
 Counting (:func:`plan_video`) needs only the frame size, the sampled frame indices and the
 frame rate; the pixels of a plan are :mod:`mmtok.video.pixels`' job.
 
-Layouts (profile data, no family names): without a frame separator (Qwen) a video is
+Layouts (profile data, no family names): without a frame separator (Qwen2) a video is
 ``t·h·w / merge²`` placeholder tokens; with one (``generic``) every frame is its own block
 of tokens, blocks are joined by the separator, each may be preceded by a timestamp text
-such as ``<t=1.5s>``, and the video fences count when the profile says so.
+such as ``<t=1.5s>``, and the video fences count when the profile says so. Per-patch fences
+(``frame_start``/``frame_end``) and a profile's own timestamp style give Qwen3-VL's
+``<1.2 seconds><|vision_start|>…<|vision_end|>`` and GLM-4V's
+``<|begin_of_image|>…<|end_of_image|>1`` per temporal patch.
+
+Frame sizes: Qwen2-VL bounds each frame's pixels (``video_pixels="frame"``); Qwen3-VL and
+GLM-4V bound the whole clip's (``"clip"``), Qwen3-VL optionally capping each frame first.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from typing import TYPE_CHECKING
 from mmtok.errors import UnsupportedMediaError
 from mmtok.image import resize as rz
 from mmtok.image.policies import SmartResize
+from mmtok.media.container import DEFAULT_MAX_DURATION
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source
 from mmtok.video.frames import FrameSelection, select_frames
 from mmtok.video.probe import probe_video
-from mmtok.video.sampling import Sampling, frame_max_pixels, frame_timestamps
+from mmtok.video.sampling import Sampling, frame_max_pixels, frame_timestamps, resize_frame_count
+from mmtok.video.timestamps import TimestampStyle, timestamp_texts
 
 if TYPE_CHECKING:
     from mmtok.profiles.base import Profile
@@ -67,9 +75,20 @@ def temporal_patches(num_frames: int, temporal_patch_size: int) -> int:
     return math.ceil(num_frames / temporal_patch_size)
 
 
+SEPARATED = TimestampStyle()
+"""The timestamps of a layout with a frame separator and no style of its own: ``<t=1.5s>``."""
+
+
+def timestamp_style(profile: Profile) -> TimestampStyle | None:
+    """The timestamp text ``profile`` writes per temporal patch, if any."""
+    if profile.video_timestamps is not None:
+        return profile.video_timestamps
+    return SEPARATED if profile.tokens.frame_sep is not None else None
+
+
 def timestamp_text(seconds: float) -> str:
-    """The text a frame's timestamp becomes in the generic layout: ``<t=1.5s>``."""
-    return f"<t={seconds:.1f}s>"
+    """The text a frame's timestamp becomes in the separated layout: ``<t=1.5s>``."""
+    return SEPARATED.template.format(seconds)
 
 
 def video_frame_size(
@@ -82,6 +101,8 @@ def video_frame_size(
 ) -> tuple[int, int]:
     """``(h, w)`` every sampled frame is resized to: smart resize within the profile's video
     pixel limits, the upper limit lowered by the ``total_pixels`` budget when one is set.
+    With ``video_pixels="clip"`` the limits bound all ``num_frames`` frames together
+    (:func:`_clip_frame_size`).
 
     Raises :class:`UnsupportedMediaError` naming ``source`` when the profile has no video
     limits or the aspect ratio is beyond the resize rule's.
@@ -94,6 +115,8 @@ def video_frame_size(
         raise UnsupportedMediaError(
             source, f"{width}×{height} has aspect ratio {ratio:.1f}, above {profile.name}'s limit"
         )
+    if profile.video_pixels == "clip":
+        return _clip_frame_size(profile, height, width, num_frames, lo, hi, total_pixels, source)
     if total_pixels is not None:
         hi = frame_max_pixels(
             num_frames,
@@ -104,6 +127,45 @@ def video_frame_size(
         )
     factor = profile.patch_size * profile.merge_size
     return rz.smart_resize(height, width, factor=factor, min_pixels=lo, max_pixels=hi)
+
+
+def _clip_frame_size(
+    profile: Profile,
+    height: int,
+    width: int,
+    num_frames: int,
+    lo: int,
+    hi: int,
+    total_pixels: int | None,
+    source: str,
+) -> tuple[int, int]:
+    """Qwen3-VL / GLM-4V: ``lo ≤ t̄·h·w ≤ hi`` over the clip's frames; with
+    ``video_cap_tokens`` each frame first gets ``max(min(cap·factor², hi // frames),
+    ⌊1.05·lo⌋)`` pixels (``cap_pixels_per_frame``); ``total_pixels`` lowers ``hi`` further."""
+    tp = profile.temporal_patch_size
+    frames = resize_frame_count(num_frames, profile.video_frame_rule, tp)
+    if frames < tp:
+        raise UnsupportedMediaError(
+            source, f"{frames} sampled frame(s): {profile.name} needs at least {tp}"
+        )
+    factor = profile.patch_size * profile.merge_size
+    if profile.video_cap_tokens is not None:
+        per_frame = max(
+            min(profile.video_cap_tokens * factor * factor, hi // frames), int(lo * 1.05)
+        )
+        hi = per_frame * frames
+    if total_pixels is not None:
+        hi = min(hi, total_pixels)
+    return rz.smart_resize(
+        height,
+        width,
+        factor=factor,
+        min_pixels=lo,
+        max_pixels=hi,
+        frames=frames,
+        temporal_factor=tp,
+        upscale=True,
+    )
 
 
 def plan_video(
@@ -120,8 +182,8 @@ def plan_video(
 ) -> VideoPlan:
     """Count one video's tokens from its display size and sampled frame ``indices``.
 
-    ``timestamp_tokens`` (text → token count), when given and the profile separates frames,
-    adds a ``<t=…s>`` text before every frame and counts it.
+    ``timestamp_tokens`` (text → token count), when given and the profile writes timestamps
+    (:func:`timestamp_style`), adds each temporal patch's timestamp text and counts it.
     """
     n = len(indices)
     p, m, tp = profile.patch_size, profile.merge_size, profile.temporal_patch_size
@@ -133,13 +195,13 @@ def plan_video(
     tk = profile.tokens
     fences = int(tk.video_start is not None) + int(tk.video_end is not None)
     texts: tuple[str, ...] = ()
-    if tk.frame_sep is None:
-        tokens = grid[0] * frame_tokens
-    else:
-        tokens = grid[0] * frame_tokens + (grid[0] - 1)
-        if timestamp_tokens is not None:
-            texts = tuple(timestamp_text(s) for s in stamps[::tp])
-            tokens += sum(timestamp_tokens(t) for t in texts)
+    groups = grid[0]
+    frame_fences = int(tk.frame_start is not None) + int(tk.frame_end is not None)
+    tokens = groups * (frame_tokens + frame_fences) + (groups - 1) * int(tk.frame_sep is not None)
+    style = timestamp_style(profile)
+    if style is not None and timestamp_tokens is not None:
+        texts = timestamp_texts(style, stamps, tp)
+        tokens += sum(timestamp_tokens(t) for t in texts)
     if tk.fences_in_count:
         tokens, fences = tokens + fences, 0
     return VideoPlan(n, (rh, rw), grid, frame_tokens, tokens, fences, spg, stamps, texts)
@@ -151,7 +213,7 @@ def count_video(
     sampling: Sampling,
     *,
     info: MediaInfo | None = None,
-    max_duration: float | None = None,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
     timestamp_tokens: TextTokens | None = None,
 ) -> tuple[MediaInfo, FrameSelection, VideoPlan]:
     """Probe, sample and plan one video file without decoding its frames (``scenes``
