@@ -257,9 +257,9 @@ def test_an_unknown_processor_class_is_refused(tmp_path):
     folder = _folder(
         tmp_path,
         config={"model_type": "llava"},
-        processor_config={"processor_class": "Gemma3Processor"},
+        processor_config={"processor_class": "Blip2Processor"},
     )
-    with pytest.raises(ConfigError, match=r"processor_config\.json: processor_class 'Gemma3"):
+    with pytest.raises(ConfigError, match=r"processor_config\.json: processor_class 'Blip2"):
         get_profile(folder)
 
 
@@ -267,9 +267,9 @@ def test_an_unknown_image_processor_class_is_refused_not_mapped_by_model_type(tm
     folder = _folder(
         tmp_path,
         config={"model_type": "llava"},
-        preprocessor_config={"image_processor_type": "Idefics3ImageProcessor"},
+        preprocessor_config={"image_processor_type": "BlipImageProcessor"},
     )
-    with pytest.raises(ConfigError, match=r"image_processor_type 'Idefics3ImageProcessor'"):
+    with pytest.raises(ConfigError, match=r"image_processor_type 'BlipImageProcessor'"):
         get_profile(folder)
 
 
@@ -307,8 +307,8 @@ def test_siglip_with_a_shortest_edge_is_refused(tmp_path):
 def test_an_unknown_processor_key_is_refused(tmp_path):
     folder = _pixtral_12b(tmp_path)
     proc = json.loads((folder / "processor_config.json").read_text())
-    _folder(folder, processor_config={**proc, "image_seq_length": 256})
-    with pytest.raises(ConfigError, match=r"processor_config\.json: image_seq_length=256"):
+    _folder(folder, processor_config={**proc, "num_query_tokens": 32})
+    with pytest.raises(ConfigError, match=r"processor_config\.json: num_query_tokens=32"):
         get_profile(folder)
 
 

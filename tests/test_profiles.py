@@ -188,7 +188,9 @@ def _rename_request() -> dict:
     }
 
 
-@pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, p in PROFILES.items() if "image" in p.modalities)
+)  # the request below holds images; audio-only profiles (qwen2-audio, voxtral) refuse it
 def test_a_renamed_profile_behaves_exactly_like_the_original(name):
     """Issue 13: renaming qwen2-vl switched its chat template (101 → 89 tokens)."""
     import warnings
@@ -374,7 +376,7 @@ def test_feature_tokens_are_the_image_placeholders_of_the_expansion(name):
     for height, width in ((700, 1000), (33, 900), (1500, 400)):
         plan = profile.plan_image(height, width)
         # Layouts that write text inside an image (Gemma 3's views) tokenize it with ``encode``.
-        segment = image_segment(plan, profile, ids, 0, encode=lambda text: [0] * len(text))
+        segment = image_segment(plan, profile, ids, 0, encode=lambda text, **_: [0] * len(text))
         assert plan.feature_tokens == int((segment.modality == Modality.IMAGE).sum())
 
 

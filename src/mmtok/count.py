@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmtok.audio.plan import AudioPlan, count_audio
 from mmtok.errors import MmtokError, describe
@@ -24,6 +24,9 @@ from mmtok.profiles import ProfileLike, as_profile
 from mmtok.profiles.base import Profile
 from mmtok.video.plan import VideoPlan, count_video, timestamp_style
 from mmtok.video.sampling import sampling_for
+
+if TYPE_CHECKING:  # the codec module loads only when a codec folder is counted
+    from mmtok.discrete.audio_codecs import AudioCodec
 
 
 @dataclass(frozen=True)
@@ -225,3 +228,39 @@ def count_file(
             kind=None,
             error=f"{source_name(source)}: internal error ({type(exc).__name__}: {problem})",
         )
+
+
+def count_codec_file(
+    source: Source, codec: AudioCodec, options: CountOptions | None = None
+) -> CountRow:
+    """The count row of an audio file (or a video's audio track) in a neural codec, from its
+    header and packets: ``frames``, ``codebooks``, ``tokens`` (= frames × codebooks),
+    ``bitrate`` (bits/s). Never raises for a bad file: the row carries the error."""
+    from mmtok.discrete.audio_codecs import count_codec
+
+    options = options or CountOptions()
+    try:
+        info = probe(source, max_pixels=options.max_pixels, max_duration=options.max_duration)
+        if info.kind == "image":
+            return CountRow(path=info.source, kind="image",
+                            error=f"{info.source}: a codec takes audio, not an image")  # fmt: skip
+        _, count = count_codec(source, codec, info=info)
+    except MmtokError as exc:
+        return CountRow(path=source_name(source), kind=None, error=str(exc))
+    return CountRow(
+        path=info.source,
+        kind="audio",
+        tokens=count.tokens,
+        feature_tokens=count.tokens,
+        extra={
+            "format": info.format,
+            "duration": info.duration,
+            "sample_rate": info.sample_rate,
+            "codec": codec.family,
+            "codec_rate": codec.spec.sample_rate,
+            "frames": count.frames,
+            "codebooks": count.codebooks,
+            "bitrate": count.bitrate,
+            "tokens_per_second": count.tokens_per_second,
+        },
+    )

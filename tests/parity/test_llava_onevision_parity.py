@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mmtok.count import count_file
+from mmtok.errors import UnsupportedMediaError
 from mmtok.fusion.plan import count_request, plan_sequence
 from mmtok.image.pixels import preprocess_image
 from mmtok.profiles import get_profile
@@ -75,3 +76,33 @@ def test_12_megapixel_photo(processor):
 def test_readme_example(processor):
     want = processor._get_num_multimodal_tokens(image_sizes=[(700, 1000)])["num_image_tokens"]
     assert count_file(png_claiming(1000, 700), OV).tokens == want[0]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hw=st.lists(sizes.filter(lambda s: max(s) <= 200 * min(s)), min_size=2, max_size=3))
+def test_several_images_are_one_padded_view_each(processor, tok_path, hw):
+    """The images of one sample (nested, as ``apply_chat_template`` passes them): each one
+    mean-padded 384² view of 729 features + a newline. (Beyond an aspect ratio of 200 the
+    padded square is refused, as for LLaVA-1.5: see the test below.)"""
+    images = [random_image(w, h, seed=i + h) for i, (h, w) in enumerate(hw)]
+    text = "user " + " and ".join(["<image>"] * len(images)) + "\nCompare."
+    want = processor(text=text, images=[images], return_tensors="np")
+    request = {
+        "prompt": text,
+        "media": [{"type": "image", "data": encode_image(im, "PNG")} for im in images],
+    }
+    got = plan_sequence(request, OV, hf_tokenizer(tok_path))
+    assert got.input_ids.tolist() == want["input_ids"][0].tolist()
+    assert [it.detail.tokens for it in got.items] == [730] * len(images)
+    for image, expected in zip(images, want["pixel_values"], strict=True):
+        pixels = preprocess_image(image, OV.among(len(images))).pixel_values
+        np.testing.assert_allclose(pixels, expected[0], atol=1e-5, rtol=0)  # one view
+
+
+def test_several_images_refuse_a_padded_square_beyond_ratio_200(tok_path):
+    request = {"prompt": "<image><image>", "media": [
+        {"type": "image", "data": png_claiming(4000, 10)},
+        {"type": "image", "data": png_claiming(100, 100)},
+    ]}  # fmt: skip
+    with pytest.raises(UnsupportedMediaError, match="aspect ratio 400"):
+        count_request(request, OV, hf_tokenizer(tok_path))

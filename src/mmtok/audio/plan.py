@@ -4,7 +4,7 @@ Qwen2-Audio (a Whisper encoder plus pooling) turns each 30 s window into mel fra
 ``L = ⌈samples / hop⌉`` (at most 3,000; the processor's attention mask), then a stride-2
 convolution gives ``(L - 1) // 2 + 1`` frames and a stride-2 average pool
 ``(L' - 2) // 2 + 1`` tokens — 750 per full window, 25 per second. Audio longer than one
-window is counted window by window (:func:`mmtok.audio.mel.chunk_bounds`) by the ``generic`` profile; the
+window is counted window by window (:func:`mmtok.audio.mel.chunk_bounds`) by ``generic``; the
 real families say in their :class:`AudioEncoder` what happens past a window: Qwen2-Audio,
 Qwen2.5-Omni (300 s windows) and Gemma 3n truncate, Voxtral zero-pads the last 30 s window
 and counts it whole (375 tokens per window, 12.5 per second), Gemma 3n writes a fixed 188

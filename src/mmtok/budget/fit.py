@@ -9,7 +9,9 @@ Policy steps, in the default order:
 1. ``resolution`` — every image (and video frame) gets the same fraction ``s`` of its current
    pixel area as its ``max_pixels`` (never below the profile's minimum; the profile's grid
    factor still rounds the size) — or, for max-side profiles (Pixtral), of its longest side as
-   its ``max_image_size`` — the largest ``s`` that fits found by bisection;
+   its ``max_image_size`` — the largest ``s`` that fits found by bisection; profiles without
+   a pixel budget use their detail knob instead (:func:`_detail_knob`): pan-and-scan off
+   (Gemma 3), or the largest tile cap ``max_tiles`` that fits (Llama 4, LLaVA-OneVision);
 2. ``frames`` — every video's sampling rate is scaled by the same factor (the profile's
    ``min_frames`` bound still holds), largest factor that fits;
 3. ``compression`` — stronger compression where the profile has a knob for it (none of the
@@ -34,7 +36,7 @@ from mmtok.errors import BudgetError, ConfigError
 from mmtok.fusion.plan import RequestCount, count_request
 from mmtok.fusion.request import ImagePart, Request, VideoPart
 from mmtok.fusion.tokenizer import resolve_tokenizer
-from mmtok.image.policies import MaxSide, SmartResize
+from mmtok.image.policies import MaxSide, PanScan, SmartResize
 from mmtok.profiles.base import Profile
 
 FIT_STEPS: tuple[str, ...] = ("resolution", "frames", "compression", "drop")
@@ -139,6 +141,29 @@ def _resizable(profile: Profile) -> bool:
     return isinstance(profile.resize, SmartResize | MaxSide)
 
 
+def _detail_knob(profile: Profile) -> tuple[str, tuple[int, ...]] | None:
+    """The per-image option that trades detail for tokens where the resize rule has no pixel
+    budget, and its values from most to least detail: pan-and-scan off (Gemma 3), fewer tiles
+    (a rule with a ``max_tiles`` cap: Llama 4, LLaVA-OneVision's ``anyres_max_N``)."""
+    policy = profile.resize
+    if isinstance(policy, PanScan):
+        return "do_pan_and_scan", (False,)  # a bool is an int: off is 0
+    tiles, low = getattr(policy, "max_tiles", None), getattr(policy, "min_tiles", 1)
+    if _resizable(profile) or not tiles or tiles <= low:
+        return None
+    return "max_tiles", tuple(range(tiles - 1, low - 1, -1))
+
+
+def _with_detail(request: Request, option: str, value: int) -> Request:
+    """Every kept image with ``option`` set to ``value`` (a tile cap never raised)."""
+    for index, part in enumerate(request.media_parts()):
+        if isinstance(part, ImagePart) and not part.drop:
+            own = part.max_tiles if option == "max_tiles" else None
+            new = value if own is None else min(own, value)
+            request = request.with_media(index, **{option: new})
+    return request
+
+
 def _tokens_of(index: int, counter: Counter) -> Callable[[Request], int]:
     def measure(request: Request) -> int:
         return sum(pc.tokens for pc in counter(request).parts if pc.part == index)
@@ -219,7 +244,21 @@ def _shrink(
         count = counter(current)
         if count.total <= budget:
             return current, notes
-        if step == "resolution":
+        if step == "resolution" and (knob := _detail_knob(profile)) is not None:
+            option, values = knob
+            for value in values:
+                current = _with_detail(current, option, value)
+                if fits := counter(current).total <= budget:
+                    break
+            if _below_floor(counter(current), original, profile.fit_min_tokens):
+                notes.append(
+                    f"resolution: would shrink an item below {profile.name}'s quality floor "
+                    f"of {profile.fit_min_tokens} tokens"
+                )
+                return None, notes
+            least = "" if fits else " (the least detail)"
+            notes.append(f"resolution: {option}={value!r} on every image{least}")
+        elif step == "resolution":
             if not _resizable(profile):
                 notes.append(f"resolution: fixed by {profile.name}'s resize rule, skipped")
                 continue

@@ -87,7 +87,15 @@ class Plan:
         return data
 
 
-_OVERRIDES = ("min_pixels", "max_pixels", "max_image_size", "fps", "max_frames")
+_OVERRIDES = (
+    "min_pixels",
+    "max_pixels",
+    "max_image_size",
+    "max_tiles",
+    "do_pan_and_scan",
+    "fps",
+    "max_frames",
+)
 
 
 def _items(request: Request, seq: SequencePlan) -> tuple[PlanItem, ...]:

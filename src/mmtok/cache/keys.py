@@ -84,6 +84,7 @@ NON_TENSOR_FIELDS: Mapping[str, str] = {
     "fit_min_tokens": "the budget planner's quality floor",
     "audio_text": "text written around an audio item",
     "rope_advance": "position ids",
+    "several_images": "an image among several is keyed by the profile it is planned under",
 }
 """Profile fields that shape no tensor, and why (a test checks every field is classified)."""
 

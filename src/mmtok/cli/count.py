@@ -11,7 +11,7 @@ from rich.table import Table
 from mmtok.cli.app import app
 from mmtok.cli.options import MaxPixelsOption, MinPixelsOption, ProfileOption, load_profile
 from mmtok.cli.render import console, err_console, fail, print_json
-from mmtok.count import CountOptions, count_file
+from mmtok.count import CountOptions, count_codec_file, count_file
 from mmtok.errors import ConfigError, MmtokError
 from mmtok.video.sampling import sampling_for
 
@@ -39,8 +39,20 @@ def count_command(
     limit_pixels: Annotated[
         int, typer.Option(help="Refuse images above this many pixels (decompression bombs).")
     ] = CountOptions.max_pixels or 0,
+    bandwidth: Annotated[
+        float | None, typer.Option(help="Codec folder: EnCodec bandwidth in kbps.")
+    ] = None,
+    codebooks: Annotated[
+        int | None, typer.Option(help="Codec folder: codebooks to use (depth).")
+    ] = None,
 ) -> None:
-    """Count the tokens each file expands to under a profile, without decoding it."""
+    """Count the tokens each file expands to under a profile (or in a neural audio codec:
+    ``--profile CODEC_FOLDER``), without decoding it."""
+    if _is_codec_folder(profile):
+        _count_codec(files, profile, bandwidth, codebooks, json_out, max_duration)
+        return
+    if bandwidth is not None or codebooks is not None:
+        fail("--bandwidth/--codebooks apply to a codec folder (EnCodec, DAC, Mimi, rvq-codec)")
     try:
         prof = load_profile(profile, min_pixels=min_pixels, max_pixels=max_pixels)
         # Bad option values are one usage error before any file is read, not an error per row.
@@ -98,4 +110,58 @@ def count_command(
                     f"[red]error:[/] {r.path}: {problem}", highlight=False, soft_wrap=True
                 )
     if failed:
+        raise typer.Exit(1)
+
+
+_CODEC_TYPES = ("encodec", "dac", "mimi", "rvq-codec")
+
+
+def _is_codec_folder(profile: str) -> bool:
+    """A folder whose ``config.json`` names a codec (``model_type`` or mmtok's ``kind``)."""
+    import json
+
+    config = Path(profile) / "config.json"
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and (data.get("model_type") or data.get("kind")) in _CODEC_TYPES
+
+
+def _count_codec(
+    files: list[Path],
+    folder: str,
+    bandwidth: float | None,
+    codebooks: int | None,
+    json_out: bool,
+    max_duration: float | None,
+) -> None:
+    from mmtok.discrete.audio_codecs import read_codec
+
+    try:
+        codec = read_codec(Path(folder), bandwidth=bandwidth, codebooks=codebooks)
+    except MmtokError as exc:
+        fail(str(exc))
+    options = CountOptions(max_duration=max_duration)
+    rows = [count_codec_file(f, codec, options) for f in files]
+    if json_out:
+        print_json([r.to_json() for r in rows])
+    else:
+        table = Table(title=f"mmtok count · {codec.family} ({folder})")
+        table.add_column("path", overflow="fold")
+        for col in ("seconds", "frames", "codebooks", "tokens", "kbps"):
+            table.add_column(col, justify="right")
+        for r in rows:
+            if r.error:
+                table.add_row(r.path, "", "", "", "[red]error[/]", "")
+                continue
+            e = r.extra
+            kbps = f"{e['bitrate'] / 1000:.2f}"
+            cells = (f"{e['duration']:.2f}", f"{e['frames']:,}", str(e["codebooks"]))
+            table.add_row(r.path, *cells, f"{r.tokens:,}", kbps)
+        console.print(table)
+        for r in rows:
+            if r.error:
+                err_console.print(f"[red]error:[/] {r.error}", highlight=False, soft_wrap=True)
+    if any(r.error for r in rows):
         raise typer.Exit(1)

@@ -8,6 +8,9 @@ tokens, so a family with a new layout adds one function to :data:`IMAGE_LAYOUTS`
 - ``rows`` (Pixtral): ``rows × (cols×[IMG] + [IMG_BREAK])``, the last break ``[IMG_END]``;
 - ``anyres`` (LLaVA-NeXT): ``N×<image>``, newline positions included (the model inserts
   its newline embedding there);
+- ``dynamic`` (InternVL): ``<img>`` + 256×``<IMG_CONTEXT>`` per tile and thumbnail + ``</img>``;
+- ``split`` (Idefics3 / SmolVLM): per sub-image ``<fake_token_around_image><row_i_col_j>`` +
+  placeholders, ``\n`` text after each row, then the fenced ``<global-img>`` view;
 - video: ``[start] frame [sep] frame … [end]``, each temporal patch ``rows×cols`` tokens,
   fenced by ``frame_start``/``frame_end`` where the profile has them (Qwen3-VL, GLM-4V), the
   separator only where it has one, each patch's timestamp text before it (or after it, GLM-4V)

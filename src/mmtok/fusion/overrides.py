@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmtok.errors import RequestError
 from mmtok.fusion.request import ImagePart, MediaPart, VideoPart
-from mmtok.image.policies import MaxSide, SmartResize
+from mmtok.image.policies import MaxSide, PanScan, SmartResize
 from mmtok.limits import DEFAULT_LIMITS, Limits
 from mmtok.profiles.base import Profile
 
@@ -41,10 +41,11 @@ def item_profile(
 ) -> Profile:
     """``profile`` with the part's own overrides applied — the one place they are mapped.
 
-    Images: ``min_pixels``/``max_pixels`` (dynamic-resolution profiles) or ``max_image_size``
-    (max-side profiles); videos: ``fps``, ``max_frames``, ``min_pixels``, ``max_pixels`` onto
-    the profile's video fields. An override the profile has no knob for, or one above
-    ``limits``, is a :class:`RequestError` naming ``where``.
+    Images: ``min_pixels``/``max_pixels`` (dynamic-resolution profiles), ``max_image_size``
+    (max-side profiles), ``max_tiles`` (tiled profiles, at most their own cap) or
+    ``do_pan_and_scan`` (pan-and-scan profiles); videos: ``fps``, ``max_frames``,
+    ``min_pixels``, ``max_pixels`` onto the profile's video fields. An override the profile
+    has no knob for, or one above ``limits``, is a :class:`RequestError` naming ``where``.
     """
     if isinstance(part, ImagePart | VideoPart):
         _check_limits(part, limits, where)
@@ -71,4 +72,21 @@ def item_profile(
             f"max_image_size applies to max-side profiles (Pixtral), not {profile.name}",
         )
         changes["max_image_size"] = part.max_image_size
+    if part.max_tiles is not None:
+        own = getattr(profile.resize, "max_tiles", None)
+        check(own is not None, where, f"max_tiles applies to tiled profiles, not {profile.name}")
+        low = getattr(profile.resize, "min_tiles", 1)
+        check(
+            low <= part.max_tiles <= own,
+            where,
+            f"max_tiles must be between {low} and {profile.name}'s {own}, got {part.max_tiles}",
+        )
+        changes["max_tiles"] = part.max_tiles
+    if part.do_pan_and_scan is not None:
+        check(
+            isinstance(profile.resize, PanScan),
+            where,
+            f"do_pan_and_scan applies to pan-and-scan profiles (Gemma 3), not {profile.name}",
+        )
+        changes["enabled"] = part.do_pan_and_scan
     return profile.with_options(**changes) if changes else profile

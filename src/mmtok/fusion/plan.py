@@ -84,8 +84,10 @@ def _plan_image(
     item: Item,
     where: str,
     limits: Limits,
+    images: int = 1,
 ) -> ItemPlan:
-    own = item_profile(part, profile, where, limits)
+    # ``images``: kept images in the request (``Profile.several_images`` may lay them out anew)
+    own = item_profile(part, profile, where, limits).among(images)
     assert info.height is not None and info.width is not None
     plan = own.plan_image(info.height, info.width, source=part.name)
     limits.check_item(part.name, "image", plan.tokens, pixels=plan.resized[0] * plan.resized[1])
@@ -202,6 +204,7 @@ def _lay_out(
 ) -> _Layout:
     template = template_for(profile)
     parts = request.media_parts()
+    images = sum(1 for p in parts if p.type == "image" and not p.drop)
     locations = request.locations()
     segments: list[Segment] = []
     total = 0
@@ -232,7 +235,8 @@ def _lay_out(
                 where,
                 f"{piece.kind} part, but the file is {article(info.kind)} {info.kind}",
             )
-            item = _KINDS[piece.kind](part, info, profile, tok, piece, where, limits)
+            extra = {"images": images} if piece.kind == "image" else {}
+            item = _KINDS[piece.kind](part, info, profile, tok, piece, where, limits, **extra)
             items.append(item)
             segments.append(item.segment)
             if piece.label:

@@ -249,13 +249,17 @@ class _MediaPart(_Part):
 
 class ImagePart(_MediaPart):
     """An image; ``min_pixels``/``max_pixels`` override a dynamic-resolution profile's limits,
-    ``max_image_size`` (longest side, pixels) a max-side profile's (Pixtral)."""
+    ``max_image_size`` (longest side, pixels) a max-side profile's (Pixtral), ``max_tiles`` a
+    tiled profile's tile cap (Llama 4, LLaVA-OneVision's ``anyres_max_N``), and
+    ``do_pan_and_scan`` turns Gemma 3's crops on or off."""
 
     type: Literal["image"] = "image"
     path: Path | None = Field(None, validation_alias=AliasChoices("path", "image", "url"))
     min_pixels: PositiveInt | None = None
     max_pixels: PositiveInt | None = None
     max_image_size: PositiveInt | None = None
+    max_tiles: PositiveInt | None = None
+    do_pan_and_scan: bool | None = None
 
 
 class VideoPart(_MediaPart):

@@ -76,6 +76,17 @@ class ViewText:
 
 
 @dataclass(frozen=True)
+class SeveralImages:
+    """How each image of a request with several images is laid out instead (LLaVA-OneVision:
+    one ``resize`` view each, a ``pad`` layout with ``num_additional_tokens`` more — its
+    newline — where a single image gets the family's any-resolution tiles)."""
+
+    resize: ResizePolicy
+    layout: Layout = "pad"
+    num_additional_tokens: int = 0
+
+
+@dataclass(frozen=True)
 class Profile:
     """A model family's rules, complete enough to count, preprocess and lay out its input.
 
@@ -143,6 +154,7 @@ class Profile:
     audio_encoder: AudioEncoder = QWEN2_AUDIO
     audio_text: ViewText | None = None
     rope_advance: Literal["max", "spatial"] | None = None
+    several_images: SeveralImages | None = None  # ``None``: every image laid out alone
     source: str = "built-in"
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
@@ -153,6 +165,19 @@ class Profile:
         own = {k: v for k, v in changes.items() if k not in policy_fields}
         policy = replace(self.resize, **policy_changes) if policy_changes else self.resize
         return replace(self, resize=policy, **own)
+
+    def among(self, images: int) -> Profile:
+        """The profile an image is planned under in a request of ``images`` images."""
+        several = self.several_images
+        if several is None or images < 2:
+            return self
+        return replace(
+            self,
+            resize=several.resize,
+            layout=several.layout,
+            num_additional_tokens=several.num_additional_tokens,
+            several_images=None,
+        )
 
     def plan_image(self, height: int, width: int, source: str = "image") -> ImagePlan:
         """The exact expansion of one ``height × width`` image (display size, EXIF applied).

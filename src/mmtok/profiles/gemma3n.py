@@ -42,6 +42,7 @@ GEMMA3N = replace(
     view_text=ViewText(before="\n\n", after="\n\n"),
     audio_text=ViewText(before="\n\n", after="\n\n"),
     modalities=("image", "audio"),
-    vision=None,
+    # vision: Gemma 3's SigLIP-So400m dimensions stand in for MobileNet-V5 (~300 M
+    # parameters) in the cost model; no transformer layout describes a CNN exactly.
     audio_encoder=GEMMA3N_AUDIO_ENCODER,
 )

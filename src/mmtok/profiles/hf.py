@@ -47,12 +47,16 @@ from mmtok.image.policies import (
     PanScan,
     ResizePolicy,
     SmartResize,
+    SplitGrid,
     TileCanvas,
+    TileGrid,
 )
 from mmtok.profiles.base import CLIP_MEAN, CLIP_STD, Profile
 from mmtok.profiles.dims import llm_from_config, vision_from_config
 from mmtok.profiles.gemma3 import GEMMA3
 from mmtok.profiles.glm4v import GLM4V
+from mmtok.profiles.idefics3 import IDEFICS3, SMOLVLM
+from mmtok.profiles.internvl import INTERNVL3
 from mmtok.profiles.llama4 import LLAMA4
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
 from mmtok.profiles.llava_onevision import LLAVA_ONEVISION
@@ -243,6 +247,33 @@ def _tile_canvas(src: Settings, base: Profile) -> ResizePolicy:
     )
 
 
+def _tile_grid(src: Settings, base: Profile) -> ResizePolicy:
+    """InternVL (``GotOcr2ImageProcessor``): ``size`` (square) tiles, ``min_patches`` to
+    ``max_patches`` of them. ``crop_to_patches`` is read but always on: ``InternVLProcessor``
+    passes its own ``crop_to_patches=True`` to every call, whatever the folder says."""
+    return TileGrid(
+        tile=_square(src, "size"),
+        min_tiles=_int(src, "min_patches", src.get("min_patches")),
+        max_tiles=_int(src, "max_patches", src.get("max_patches")),
+    )
+
+
+def _split_grid(src: Settings, base: Profile) -> ResizePolicy:
+    """Idefics3 / SmolVLM: longest side to ``size.longest_edge``, ``max_image_size``
+    sub-images when ``do_image_splitting``."""
+    longest = _size(src, "longest_edge")
+    if longest is None:
+        raise ConfigError(f"{src.file}: size needs longest_edge (height/width is not implemented)")
+    tile = src.get("max_image_size")
+    if not isinstance(tile, Mapping) or tile.get("longest_edge") is None:
+        raise ConfigError(f"{src.file}: max_image_size must be {{longest_edge}}, got {tile!r}")
+    return SplitGrid(
+        tile=_int(src, "max_image_size.longest_edge", tile["longest_edge"]),
+        longest_edge=longest,
+        split=_flag(src, "do_image_splitting"),
+    )
+
+
 def _glm_resize(src: Settings, base: Profile) -> ResizePolicy:
     """GLM-4V: an image bounded as one temporal patch (``temporal_patch_size`` frames), sides
     under the factor scaled up first."""
@@ -272,6 +303,16 @@ _PAN_SCAN_KEYS = (
 _ONEVISION_PINPOINTS = LLAVA_ONEVISION.resize.pinpoints  # type: ignore[union-attr]
 _HALF_NORM = {"image_mean": [0.5] * 3, "image_std": [0.5] * 3, "rescale_factor": 1 / 255}
 _BILINEAR = (2, "bilinear", "BILINEAR", "PILImageResampling.BILINEAR")
+_LANCZOS = (1, "lanczos", "LANCZOS", "PILImageResampling.LANCZOS")
+_SPLIT_DEFAULTS = {
+    **_HALF_NORM,
+    "size": {"longest_edge": 4 * 364},
+    "max_image_size": {"longest_edge": 364},
+    "do_image_splitting": True,
+}
+# do_pad: pads a batch to its most views (all views are full tiles); return_row_col_info: the
+# processor's own request for the grid.
+_SPLIT_KEYS = frozenset({"max_image_size", "do_image_splitting", "do_pad", "return_row_col_info"})
 _CROP = {
     **_CLIP_NORM,
     "size": {"shortest_edge": 224},
@@ -359,6 +400,22 @@ IMAGE_PROCESSORS: dict[str, ImageRule] = {
         processor="Llama4Processor",
         resample=_BILINEAR,
     ),
+    "GotOcr2ImageProcessor": ImageRule(
+        _tile_grid,
+        {**_CLIP_NORM, "size": {"height": 384, "width": 384}, "min_patches": 1, "max_patches": 12},
+        frozenset({"crop_to_patches", "min_patches", "max_patches"}),
+    ),
+    "Idefics3ImageProcessor": ImageRule(
+        _split_grid, _SPLIT_DEFAULTS, _SPLIT_KEYS, processor="Idefics3Processor", resample=_LANCZOS
+    ),
+    # video_sampling: SmolVLM2's video settings, saved beside the image ones (video: not read).
+    "SmolVLMImageProcessor": ImageRule(
+        _split_grid,
+        _SPLIT_DEFAULTS,
+        _SPLIT_KEYS | {"video_sampling"},
+        processor="SmolVLMProcessor",
+        resample=_LANCZOS,
+    ),
 }
 """Image processor class (``Fast``/``Pil`` suffix dropped) → how mmtok reads it."""
 
@@ -368,7 +425,7 @@ IMAGE_PROCESSORS: dict[str, ImageRule] = {
 def _onevision_features(profile: Profile, src: Settings) -> Profile:
     """``num_image_tokens`` must be the tile's ``(size / patch)²`` features (the processor
     counts with it, the tower produces the other); ``vision_aspect_ratio`` ``anyres_max_N``
-    caps the crop features at ``N`` tiles' worth."""
+    caps the crop features at ``N`` tiles' worth; several images are one padded tile each."""
     assert isinstance(profile.resize, AnyRes)
     n = profile.resize.tile // profile.patch_size
     features = src.get("num_image_tokens")
@@ -383,7 +440,11 @@ def _onevision_features(profile: Profile, src: Settings) -> Profile:
             f"{src.file}: vision_aspect_ratio={src.get('vision_aspect_ratio')!r} is not "
             "implemented (anyres_max_N)"
         )
-    return profile.with_options(max_tiles=int(ratio[1]))
+    tile = profile.resize.tile
+    several = profile.several_images and replace(
+        profile.several_images, resize=FixedSize(tile, tile, pad_to_square=True)
+    )
+    return replace(profile.with_options(max_tiles=int(ratio[1])), several_images=several)
 
 
 def _gemma3_views(profile: Profile, src: Settings) -> Profile:
@@ -398,6 +459,25 @@ def _gemma3_views(profile: Profile, src: Settings) -> Profile:
             f"{profile.resize.size}² view's {grid}×{grid} patches"
         )
     return replace(profile, merge_size=grid // side)
+
+
+def _view_tokens(key: str) -> Callable[[Profile, Settings], Profile]:
+    """A finish reading ``key``: the tokens per tile (InternVL's ``image_seq_length``,
+    Idefics3 / SmolVLM's ``image_seq_len``), which must be the tile's ``tile // patch``
+    patches merged to a square (pixel shuffle); ``merge_size`` is set from it."""
+
+    def finish(profile: Profile, src: Settings) -> Profile:
+        tile = profile.resize.tile  # type: ignore[union-attr]
+        seq, grid = _int(src, key, src.get(key)), tile // profile.patch_size
+        side = math.isqrt(seq)
+        if side * side != seq or grid % side:
+            raise ConfigError(
+                f"{src.file}: {key}={seq} is not a square merge of a {tile}² tile's "
+                f"{grid}×{grid} patches (patch {profile.patch_size})"
+            )
+        return replace(profile, merge_size=grid // side)
+
+    return finish
 
 
 _LLAMA4_TOKENS = {
@@ -489,6 +569,24 @@ PROCESSORS: dict[str, ProcessorRule] = {
         token_keys={},  # the processor writes its default strings whatever these say
         finish=_llama4_tiles,
     ),
+    "InternVLProcessor": ProcessorRule(
+        INTERNVL3,
+        ("GotOcr2ImageProcessor",),
+        {"image_seq_length": 256},
+        finish=_view_tokens("image_seq_length"),
+    ),
+    "Idefics3Processor": ProcessorRule(
+        IDEFICS3,
+        ("Idefics3ImageProcessor",),
+        {"image_seq_len": 169},
+        finish=_view_tokens("image_seq_len"),
+    ),
+    "SmolVLMProcessor": ProcessorRule(
+        SMOLVLM,
+        ("SmolVLMImageProcessor",),
+        {"image_seq_len": 169},
+        finish=_view_tokens("image_seq_len"),
+    ),
     "PixtralProcessor": ProcessorRule(
         MISTRAL3,
         ("PixtralImageProcessor",),
@@ -523,6 +621,9 @@ MODEL_TYPES: dict[str, tuple[str, str]] = {
     "llava_onevision": ("LlavaOnevisionProcessor", "LlavaOnevisionImageProcessor"),
     "gemma3": ("Gemma3Processor", "Gemma3ImageProcessor"),
     "llama4": ("Llama4Processor", "Llama4ImageProcessor"),
+    "internvl": ("InternVLProcessor", "GotOcr2ImageProcessor"),
+    "idefics3": ("Idefics3Processor", "Idefics3ImageProcessor"),
+    "smolvlm": ("SmolVLMProcessor", "SmolVLMImageProcessor"),
 }
 """``config.json`` model type → the (processor, image processor) classes transformers' Auto
 classes use for it; only consulted for what the folder's processor files do not name."""
@@ -801,7 +902,7 @@ def profile_from_folder(folder: Path) -> Profile:
     if vision.get("tokens_per_second") is not None:
         changes["tokens_per_second"] = float(vision["tokens_per_second"])
     profile = replace(base, **changes)
-    if rule.finish is not None:
+    if rule.finish is not None and (image.data or proc.data):
         given = {k: v for k, v in proc.data.items() if k in rule.keys and v is not None}
         profile = rule.finish(profile, Settings({**rule.keys, **given}, proc.file))
     if "video" in base.modalities:

@@ -5,14 +5,14 @@ Defaults follow ``llava-hf/llava-onevision-qwen2-7b-ov-hf``: SigLIP-So400m/14 at
 pinpoints from 384×384 to 2304×2304, the base view plus the unpadded crop features with one
 newline per feature row, capped at 1.1 × the features of 9 tiles (``vision_aspect_ratio:
 anyres_max_9``); PIL bicubic, CLIP mean/std; Qwen2-7B behind it. A request with several images
-is laid out by transformers' processor as one padded view each (730 tokens); mmtok plans each
-image as a single-image request (see docs/families.md).
+lays each out as one mean-padded 384² view (729 features + a newline: 730 tokens), as
+transformers' processor does for the images of one sample.
 """
 
 from __future__ import annotations
 
-from mmtok.image.policies import AnyRes
-from mmtok.profiles.base import Profile, SpecialTokens
+from mmtok.image.policies import AnyRes, FixedSize
+from mmtok.profiles.base import Profile, SeveralImages, SpecialTokens
 from mmtok.profiles.dims import QWEN2_7B
 from mmtok.profiles.gemma3 import SIGLIP_SO400M
 from mmtok.text.templates import ONEVISION
@@ -31,4 +31,9 @@ LLAVA_ONEVISION = Profile(
     llm=QWEN2_7B,
     vision=SIGLIP_SO400M,
     merge_from_folder=False,
+    # Several images in one request: each one 384² view, padded to a square in the mean
+    # colour, 729 features + 1 newline (transformers' processor, images nested per sample).
+    several_images=SeveralImages(
+        FixedSize(shortest_edge=384, crop=384, pad_to_square=True), num_additional_tokens=1
+    ),
 )
