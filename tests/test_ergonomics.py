@@ -62,6 +62,7 @@ def one_line_error(result: SimpleNamespace, code: int, needle: str) -> None:
         ("encode", "{req}", "--vision-tower", "{dir}", "--out", "{new}/f.safetensors"),
         ("compress", "{dir}/photo.jpg", "--overlay", "{new}/o.png"),
         ("compress-eval", "{dir}", "--chart", "{new}/q.png"),
+        ("vq-encode", "{dir}/photo.jpg", "-c", "{dir}", "--out", "{new}/ids.json"),
     ],
     ids=lambda a: " ".join(a[:1] + a[-2:-1]),
 )

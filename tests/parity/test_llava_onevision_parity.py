@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mmtok.count import count_file
 from mmtok.errors import UnsupportedMediaError
 from mmtok.fusion.plan import count_request, plan_sequence
+from mmtok.fusion.tensors import encode
 from mmtok.image.pixels import preprocess_image
 from mmtok.profiles import get_profile
 from mmtok.text.tokenizers import hf_tokenizer
@@ -106,3 +107,16 @@ def test_several_images_refuse_a_padded_square_beyond_ratio_200(tok_path):
     ]}  # fmt: skip
     with pytest.raises(UnsupportedMediaError, match="aspect ratio 400"):
         count_request(request, OV, hf_tokenizer(tok_path))
+
+
+def test_several_images_model_inputs_equal_processor(processor, tok_path):
+    images = [random_image(300, 200, seed=1), random_image(200, 500, seed=2)]
+    want = processor(text="<image><image> hi", images=[images], return_tensors="np")
+    request = {
+        "prompt": "<image><image> hi",
+        "media": [{"type": "image", "data": encode_image(im, "PNG")} for im in images],
+    }
+    got = encode(request, OV, hf_tokenizer(tok_path)).to_model_inputs()
+    np.testing.assert_allclose(got["pixel_values"], want["pixel_values"], atol=1e-5, rtol=0)
+    for key in ("input_ids", "image_sizes", "batch_num_images"):
+        assert got[key].tolist() == want[key].tolist(), key

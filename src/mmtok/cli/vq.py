@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mmtok.cli.app import app
-from mmtok.cli.render import console, fail, print_json
+from mmtok.cli.render import check_output, console, fail, print_json, write_output
 from mmtok.errors import MmtokError, RequestError
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def vq_encode_command(
     ] = False,
 ) -> None:
     """Turn an image into a grid of code ids (centre-cropped to a square first)."""
+    check_output(out, "--out")
     import torch
 
     from mmtok.discrete.checkpoint import load_model, write_json
@@ -73,7 +74,7 @@ def vq_encode_command(
         "ids": ids.tolist(),
     }
     if out is not None:
-        write_json(out, data)
+        write_output(out, lambda: write_json(out, data))
     if json_out:
         print_json(data)
     else:

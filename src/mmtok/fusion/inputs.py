@@ -68,6 +68,8 @@ class EncodedBatch:
         images = [t for row in self.rows for t in row.images]
         if images:
             out.update(_image_inputs(images, profile))
+        if images and profile.several_images is not None:  # LLaVA-OneVision: images per row
+            out["batch_num_images"] = np.array([len(r.images) for r in self.rows if r.images])
         videos = [v for row in self.rows for v in row.videos]
         if videos:
             out["pixel_values_videos"] = np.concatenate([v.pixel_values for v in videos])

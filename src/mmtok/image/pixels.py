@@ -348,11 +348,10 @@ def stack_images(items: Sequence[ImageTensors], profile: Profile) -> ImageBatch:
         mask = np.ones((*views.shape[:2], *views.shape[3:]), dtype=np.int64)
         return ImageBatch(views, plans, pixel_attention_mask=mask)
     if isinstance(profile.resize, AnyRes):
-        most = max((t.pixel_values.shape[0] for t in items), default=0)
-        padded = [
-            np.pad(t.pixel_values, ((0, most - t.pixel_values.shape[0]), (0, 0), (0, 0), (0, 0)))
-            for t in items
-        ]
+        # an image among several (``Profile.several_images``) is one view: (C, S, S)
+        views = [t.pixel_values.reshape(-1, *t.pixel_values.shape[-3:]) for t in items]
+        most = max((v.shape[0] for v in views), default=0)
+        padded = [np.pad(v, ((0, most - v.shape[0]), (0, 0), (0, 0), (0, 0))) for v in views]
         sizes = np.array([(p.height, p.width) for p in plans], dtype=np.int64).reshape(-1, 2)
         return ImageBatch(np.stack(padded) if padded else np.zeros((0,)), plans, image_sizes=sizes)
     return ImageBatch(np.stack([t.pixel_values for t in items]), plans)

@@ -23,9 +23,10 @@ A value ``null`` means the class default, as transformers reads it.
 
 Refused with a :class:`ConfigError` naming the file and key: an unknown processor or image
 processor class, a pairing transformers never makes, and any setting mmtok does not
-implement — a resample mode other than bicubic, a disabled resize/rescale/normalise step, a
-flag it would otherwise ignore (``do_pan_and_scan``, ``do_image_splitting``, …) or a value of
-the wrong type. Adding a family is one entry in each registry (and its built-in profile).
+implement — a resample mode other than the class's own (``ImageRule.resample``; bicubic
+unless stated), a disabled resize/rescale/normalise step, a flag of a class it is not read
+for (``do_pan_and_scan`` outside Gemma 3, …) or a value of the wrong type. Adding a family is
+one entry in each registry (and its built-in profile).
 """
 
 from __future__ import annotations
