@@ -53,3 +53,27 @@ def test_pixel_overrides(tmp_path):
     assert json.loads(result.stdout)[0]["tokens"] == 4
     result = runner.invoke(app, ["count", "--profile", "pixtral", "--max-pixels", "10", str(p)])
     assert result.exit_code == 2 and "dynamic-resolution" in result.output
+
+
+def test_vq_folders_count_codes_and_their_span_from_the_header(tmp_path):
+    """97×61: Chameleon crops 64² (16 px codes: 4×4, begin + 16 + end); Emu3 smart-resizes to
+    64×96 (8 px codes: 8×12; begin, "8*12" as 4 ids, wrapper, 8 rows of 12 + row end, tail,
+    end = 112); a WAV is refused in its row."""
+    from tests.media_factory import tone, write_sound
+    from tests.parity.vq_folders import chameleon_folder, emu3_folder
+
+    image = tmp_path / "a.png"
+    image.write_bytes(encode(random_image(97, 61), "PNG"))
+    write_sound(tmp_path / "b.wav", tone(0.5), 16_000)
+    expected = {chameleon_folder: ([64, 64], [4, 4], 18), emu3_folder: ([64, 96], [8, 12], 112)}
+    for build, (resized, grid, tokens) in expected.items():
+        folder = build(tmp_path / build.__name__, weights=False)
+        argv = ["count", "--profile", str(folder), "--json", str(image), str(tmp_path / "b.wav")]
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 1, result.output
+        row, wav = json.loads(result.stdout)
+        assert (row["resized"], row["grid"], row["tokens"]) == (resized, grid, tokens)
+        assert row["feature_tokens"] == grid[0] * grid[1] and row["kind"] == "image"
+        assert wav["tokens"] is None and "takes images" in wav["error"]
+    table = runner.invoke(app, ["count", "--profile", str(tmp_path / "emu3_folder"), str(image)])
+    assert table.exit_code == 0 and "8×12" in table.stdout and "112" in table.stdout

@@ -87,7 +87,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["plan", req, "--context", "100", "--fit"])
     assert result.exit_code == 2 and "text alone" in result.output
     result = runner.invoke(app, ["plan", req, "--context", "100", "--reserve-output", "200"])
-    assert result.exit_code == 2 and "reserve-output" in result.output
+    assert result.exit_code == 2 and "context 100 must exceed reserve_output 200" in result.output
     result = runner.invoke(app, ["plan", req, "--context", "9000", "--llm", "gpt-9"])
     assert result.exit_code == 2 and "unknown LLM 'gpt-9'" in result.output
     bad = tmp_path / "config.json"

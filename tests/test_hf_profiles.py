@@ -18,7 +18,7 @@ from mmtok.errors import ConfigError
 from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.image.policies import ExactSize, MaxSide
 from mmtok.profiles import get_profile
-from mmtok.profiles.hf import IMAGE_PROCESSORS, MODEL_TYPES, PROCESSORS
+from mmtok.profiles.hf import FEATURE_EXTRACTORS, IMAGE_PROCESSORS, MODEL_TYPES, PROCESSORS
 
 CLIP_NORM = {
     "image_mean": [0.48145466, 0.4578275, 0.40821073],
@@ -314,10 +314,13 @@ def test_an_unknown_processor_key_is_refused(tmp_path):
 
 def test_the_registries_are_consistent():
     for name, rule in PROCESSORS.items():
-        assert rule.image_processors, name
+        assert rule.image_processors or rule.feature_extractors, name  # an input it reads
         assert all(cls in IMAGE_PROCESSORS for cls in rule.image_processors), name
+        assert all(cls in FEATURE_EXTRACTORS for cls in rule.feature_extractors), name
+        assert ("audio" in rule.profile.modalities) == bool(rule.feature_extractors), name
     for model_type, (processor, image) in MODEL_TYPES.items():
-        assert image in PROCESSORS[processor].image_processors, model_type
+        images = PROCESSORS[processor].image_processors
+        assert image in images if images else image == "", model_type
     for name, rule in IMAGE_PROCESSORS.items():
         assert rule.processor is None or name in PROCESSORS[rule.processor].image_processors
 

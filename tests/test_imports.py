@@ -17,6 +17,7 @@ import pytest
 
 from tests.images import encode, random_image
 from tests.media_factory import gradient_frame, tone, write_sound, write_video
+from tests.parity.vq_folders import emu3_folder
 from tests.pretokenize_data import GOOD, write_jsonl, write_media
 
 HEAVY = ("torch", "matplotlib", "transformers", "cv2", "ray")
@@ -66,6 +67,7 @@ def media(tmp_path_factory) -> Path:
     request = {"messages": [{"role": "user", "content": content}]}
     (folder / "request.json").write_text(json.dumps(request))
     write_jsonl(folder / "rows.jsonl", [json.dumps(r) for r in GOOD])
+    emu3_folder(folder / "vq", weights=False)  # a VQ tokenizer's configs, no weights
     return folder
 
 
@@ -80,6 +82,7 @@ COMMANDS: dict[str, list[str]] = {
     "count-image": ["count", "one.jpg"],
     "count-video": ["count", "--json", "one.mp4"],
     "count-wav": ["count", "--profile", "generic", "--json", "one.wav"],
+    "count-vq-folder": ["count", "--profile", "vq", "--json", "one.jpg"],
     "plan": ["plan", "request.json", "--context", "32000", "--json", *TOK],
     "tokenize-json": ["tokenize", "request.json", "--json", *TOK],
     "density": ["density", "--json"],

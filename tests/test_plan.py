@@ -155,7 +155,7 @@ def test_limits_are_checked(header_images):
 def test_bad_budgets(header_images):
     profile, tok = get_profile("qwen2-vl"), _tokenizer("qwen2-vl")
     request = _request([header_images(100, 100)], 200)
-    with pytest.raises(ConfigError, match="reserve-output 900"):
+    with pytest.raises(ConfigError, match="context 800 must exceed reserve_output 900"):
         plan_request(request, profile, tok, context=800, reserve_output=900)
     with pytest.raises(BudgetError, match="the text alone"):
         plan_request(request, profile, tok, context=50, fit=True)

@@ -148,3 +148,18 @@ def test_sampling_for_uses_profile_defaults_and_validates() -> None:
         sampling_for(qwen, "fps", fps=0.0)
     with pytest.raises(ConfigError, match="--max-frames"):
         sampling_for(qwen, "fps", max_frames=0)
+
+
+def test_a_profile_with_video_num_frames_samples_uniformly_by_default():
+    """LLaVA-OneVision's default is 8 uniform frames (its ``video_num_frames``), capped by the
+    profile's ``video_max_frames``; an ``fps`` asked for picks the fps rule; others keep fps."""
+    from mmtok.video.sampling import header_indices
+
+    ov = get_profile("llava-onevision")
+    default = sampling_for(ov)
+    assert (default.method, default.num_frames) == ("uniform", 8)
+    assert header_indices(80, 30.0, default).tolist() == list(range(0, 80, 10))
+    assert header_indices(5, 30.0, default).tolist() == [0, 1, 2, 3, 4]
+    assert sampling_for(ov.with_options(video_max_frames=3)).num_frames == 3
+    assert sampling_for(ov, fps=1.0).method == "fps"
+    assert sampling_for(get_profile("qwen2-vl")).method == "fps"

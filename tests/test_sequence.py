@@ -353,6 +353,28 @@ def test_generic_video_frames_are_separated(clip):
     assert count_request(request, profile, tok).total == len(got.input_ids)
 
 
+@pytest.mark.filterwarnings("ignore::mmtok.fusion.tokenizer.TokenizerFallbackWarning")
+def test_use_audio_in_video_is_refused_where_it_cannot_be_planned(clip, tmp_path):
+    from tests.media_factory import tone, write_video_with_audio
+
+    part = {"type": "video", "path": str(clip), "use_audio_in_video": True}
+    with pytest.raises(RequestError, match="use_audio_in_video applies to"):
+        count_request(user(part), get_profile("qwen2.5-vl"), fref.qwen_tokenizer())
+    with pytest.raises(MediaError, match="no audio track"):  # clip is silent
+        count_request(user(part), get_profile("qwen2.5-omni"))
+    voiced = write_video_with_audio(tmp_path / "voiced.mp4", 2.0, tone(2.0), 16_000)
+    mixed = user({**part, "path": str(voiced)}, {"type": "video", "path": str(voiced)})
+    with pytest.raises(RequestError, match="same for every video"):
+        count_request(mixed, get_profile("qwen2.5-omni"))
+    one = encode(user({**part, "path": str(voiced)}), get_profile("qwen2.5-omni"))
+    plain = encode(user({"type": "video", "path": str(voiced)}), get_profile("qwen2.5-omni"))
+    with pytest.raises(RequestError, match="differ in use_audio_in_video"):
+        batch([one, plain]).to_model_inputs()
+    # 2 s of AAC decode to ⌈32,000 / 1024⌉ · 1024 = 32,768 samples: 205 mel frames → 103 → 51
+    assert int((one.modality_ids == Modality.AUDIO).sum()) == 51
+    assert "use_audio_in_video" not in plain.to_model_inputs()
+
+
 def test_generic_audio_is_fenced_and_counted(tmp_path):
     import soundfile as sf
 

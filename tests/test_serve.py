@@ -216,6 +216,21 @@ def test_plan_needs_a_context_without_max_model_len(root):
             "PDF",
         ),
         (chat(image_url("big.png")), 413, "MediaTooLargeError", "messages[0].content[1]"),
+        (  # several data: URLs: the error names the broken one
+            chat(
+                image_url(data_url(JPEG, "image/jpeg")),
+                image_url(data_url(JPEG[:200], "image/jpeg")),
+            ),
+            422,
+            "TruncatedMediaError",
+            "messages[0].content[2] (<bytes>): ",
+        ),
+        (
+            {**chat(image_url("a.jpg"), image_url("big.png")), "context": 9000},
+            413,
+            "MediaTooLargeError",
+            "messages[0].content[2] (",
+        ),
         (
             chat(*[image_url("a.jpg")] * 5),
             413,
@@ -223,7 +238,7 @@ def test_plan_needs_a_context_without_max_model_len(root):
             "5 media items, over the limit of 4",
         ),
         ({**chat(), "tools": [{"type": "function"}]}, 400, "RequestError", "tools: "),
-        ({**chat(), "return_token_strs": True}, 400, "RequestError", "return_token_strs"),
+        ({**chat(), "return_token_strs": "yes"}, 400, "RequestError", "return_token_strs"),
         ({**chat(), "frobnicate": 1}, 400, "RequestError", "frobnicate: Extra inputs"),
         ({**chat(), "context": 0}, 400, "RequestError", "context: "),
         ({**chat(), "context": 100, "reserve_output": 100}, 400, "ConfigError", "reserve"),
@@ -329,3 +344,51 @@ print(sorted(m for m in ("torch", "transformers", "matplotlib", "cv2", "ray") if
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_video_frames_over_max_pixels_are_refused_naming_the_part(root):
+    client = TestClient(create_app(ServeConfig(media_root=str(root), max_pixels=64 * 47)))
+    for endpoint, extra in (("/tokenize", {}), ("/v1/plan", {"context": 9000})):
+        body = {
+            **chat({"type": "text", "text": "and"}, {"type": "video", "path": "clip.mp4"}),
+            **extra,
+        }
+        answer = client.post(endpoint, json=body)
+        assert answer.status_code == 413, answer.text
+        error = answer.json()["error"]
+        assert error["type"] == "MediaTooLargeError"
+        assert error["message"].startswith("messages[0].content[2] (")
+
+
+def test_token_strs_are_what_transformers_names_the_ids(tmp_path):
+    """``return_token_strs``: vLLM answers ``convert_ids_to_tokens(tokens)``; the reference is a
+    tiktoken vocabulary converted by transformers (byte-level, as Qwen2's tokenizer.json)."""
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    from mmtok.text.tokenizers import QWEN2_SPECIAL_TOKENS, QWEN_PATTERN
+
+    merges = [b" w", b"or", b" wor", b"ld", b" world", b"\n\n", b"\xc3\xa9", b"He", b"ll"]
+    ranks = [bytes([b]) for b in range(256)] + merges
+    path = tmp_path / "small.tiktoken"
+    path.write_text("".join(f"{base64.b64encode(t).decode()} {i}\n" for i, t in enumerate(ranks)))
+    reference = PreTrainedTokenizerFast(
+        tokenizer_object=TikTokenConverter(str(path), QWEN_PATTERN).converted()
+    )
+    reference.add_special_tokens({"additional_special_tokens": list(QWEN2_SPECIAL_TOKENS)})
+    client = TestClient(create_app(ServeConfig(tokenizer=str(path))))
+    body = {**chat(text="Hello world\n\n  café 中文 \x7f\u00a0!"), "return_token_strs": True}
+    data = client.post("/tokenize", json=body).json()
+    text = reference("Hello world\n\n  café", add_special_tokens=False)["input_ids"]
+    ids = data["tokens"]
+    assert any(ids[i : i + len(text)] == text for i in range(len(ids)))  # encoded alike
+    assert data["token_strs"] == reference.convert_ids_to_tokens(data["tokens"])
+    assert "Ġworld" in data["token_strs"] and "<|im_start|>" in data["token_strs"]
+    assert client.post("/tokenize", json=chat()).json()["token_strs"] is None
+
+
+def test_token_strs_refused_without_a_table(root):
+    client = TestClient(create_app(ServeConfig(profile="pixtral")))  # Tekken
+    answer = client.post("/tokenize", json={**chat(), "return_token_strs": True})
+    assert answer.status_code == 400
+    assert "no table of token strings" in answer.json()["error"]["message"]

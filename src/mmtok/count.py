@@ -25,15 +25,16 @@ from mmtok.profiles.base import Profile
 from mmtok.video.plan import VideoPlan, count_video, timestamp_style
 from mmtok.video.sampling import sampling_for
 
-if TYPE_CHECKING:  # the codec module loads only when a codec folder is counted
+if TYPE_CHECKING:  # the codec and VQ modules load only when such a folder is counted
     from mmtok.discrete.audio_codecs import AudioCodec
+    from mmtok.discrete.families import VQFolder
 
 
 @dataclass(frozen=True)
 class CountOptions:
     """Options that change counts of time media (video sampling, audio limits)."""
 
-    sampling: str = "fps"  # fps | uniform | keyframes | scenes
+    sampling: str | None = None  # fps | uniform | keyframes | scenes (None: the profile's)
     fps: float | None = None  # frames per second to sample (profile default when None)
     max_frames: int | None = None  # upper bound on sampled frames
     num_frames: int | None = None  # frames for uniform sampling
@@ -81,11 +82,12 @@ class CountRow:
 def feature_tokens(plan: ImagePlan | VideoPlan | AudioPlan) -> int:
     """How many of an item's tokens receive encoder features: its image, video or audio
     placeholders in ``input_ids`` (breaks, separators, timestamp texts and fences excluded;
-    LLaVA-NeXT's newline positions included, the model writes its newline feature there)."""
+    LLaVA-NeXT's and LLaVA-OneVision video's newline positions included, the model writes its
+    newline feature there)."""
     if isinstance(plan, ImagePlan):
         return plan.feature_tokens
     if isinstance(plan, VideoPlan):
-        return plan.grid[0] * plan.frame_tokens
+        return plan.grid[0] * plan.frame_tokens + plan.tail_tokens
     return sum(plan.window_tokens)
 
 
@@ -262,5 +264,40 @@ def count_codec_file(
             "codebooks": count.codebooks,
             "bitrate": count.bitrate,
             "tokens_per_second": count.tokens_per_second,
+        },
+    )
+
+
+def count_vq_file(source: Source, vq: VQFolder, options: CountOptions | None = None) -> CountRow:
+    """The count row of an image in a VQ tokenizer (Chameleon, Emu3, Janus), from its header:
+    ``resized`` the pixels the VQ-VAE sees, ``grid`` ``[rows, cols]`` of codes, ``tokens``
+    the image's whole span (begin/end/row tokens, Emu3's size text), ``feature_tokens`` its
+    code ids. Never raises for a bad file: the row carries the error."""
+    from mmtok.discrete.families import code_grid, image_span, resized_size
+
+    options = options or CountOptions()
+    try:
+        info = probe(source, max_pixels=options.max_pixels, max_duration=options.max_duration)
+        if info.kind != "image" or info.height is None or info.width is None:
+            error = f"{info.source}: a VQ image tokenizer takes images, not {info.kind}"
+            return CountRow(path=info.source, kind=info.kind, error=error)
+        resized = resized_size(vq, info.height, info.width, info.source)
+        rows, cols = code_grid(vq, info.height, info.width, info.source)
+        tokens = len(image_span(vq, rows, cols).ids)
+    except MmtokError as exc:
+        return CountRow(path=source_name(source), kind=None, error=str(exc))
+    return CountRow(
+        path=info.source,
+        kind="image",
+        width=info.width,
+        height=info.height,
+        resized=list(resized),
+        grid=[rows, cols],
+        tokens=tokens,
+        feature_tokens=rows * cols,
+        extra={
+            "format": info.format,
+            "family": vq.family.name,
+            "codebook_size": vq.codebook_size,
         },
     )

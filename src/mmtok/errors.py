@@ -60,5 +60,10 @@ class RequestError(MmtokError):
     """A request is malformed: unknown part types, placeholder/media count mismatches, bad JSON."""
 
 
+class LimitExceededError(RequestError):
+    """A request over one of a service's limits (body bytes, media items): ``mmtok serve``
+    answers HTTP 413."""
+
+
 class BudgetError(MmtokError):
     """A request does not fit its token budget (and fitting was not asked for, or failed)."""

@@ -153,3 +153,36 @@ def test_readme_example(processors):
         assert row.feature_tokens == int((ids == image_id).sum()) == 13 * per_view
         # tokens: everything but the newline text between rows (3 rows: "\n", "\n", "\n\n")
         assert row.tokens == 13 * per_view + 12 * 2 + 3
+
+
+def test_smolvlm_256m_folder_reads_patch_16(tmp_path):
+    """A SmolVLM-256M / 500M folder (HuggingFaceTB/SmolVLM-256M-Instruct's settings: 512²
+    sub-images, longest edge 2048, ``image_seq_len`` 64, a patch-16 tower with pixel shuffle
+    4 in ``config.json``): the patch comes from ``vision_config.patch_size``, and ids equal
+    the processor's."""
+    tok = w2.write_tokenizer(tmp_path / "smol.json", tr.SMOLVLM_SPECIALS)
+    tower = {"image_seq_len": 64, "patch_size": 16, "scale_factor": 4}
+    folder = tr.split_folder(
+        tmp_path / "smolvlm-256m", tok, smol=True, tower=tower,
+        size={"longest_edge": 2048}, max_image_size={"longest_edge": 512},
+    )  # fmt: skip
+    profile = get_profile(folder)
+    assert (profile.patch_size, profile.merge_size) == (16, 4)
+    processor = tr.split_processor(folder, smol=True)
+    tokens = hf_tokenizer(folder / "tokenizer.json")
+    for w, h in ((1000, 700), (37, 1900), (512, 512)):
+        image = random_image(w, h, seed=w)
+        text = "<image>what?"
+        want = processor(text=text, images=[image], return_tensors="np")
+        got = plan_sequence(_request(text, [image]), profile, tokens)
+        assert got.input_ids.tolist() == want["input_ids"][0].tolist()
+        assert got.items[0].detail.feature_tokens % 64 == 0
+
+
+def test_folder_patch_size_is_checked(tmp_path):
+    """A tower whose patch does not tile the sub-image into ``image_seq_len`` tokens is
+    refused naming the processor file (config.json's default patch 32 with 81 tokens)."""
+    tok = w2.write_tokenizer(tmp_path / "smol.json", tr.SMOLVLM_SPECIALS)
+    folder = tr.split_folder(tmp_path / "bad", tok, smol=True, tower={"patch_size": 32})
+    with pytest.raises(Exception, match="image_seq_len=81"):
+        get_profile(folder)

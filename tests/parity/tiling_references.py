@@ -5,8 +5,8 @@ settings, a ``processor_config.json`` of the processor's keys and the model's ``
 (as the checkpoints ship them), and the real processors loaded from those files. Both sides
 tokenize with one byte-level BPE (:mod:`tests.parity.wave2_references`).
 
-``SmolVLMProcessor`` refuses to start without ``num2words`` (not installed), which only its
-video prompt uses; the image tests give it a stand-in that fails if it is ever called.
+``SmolVLMProcessor`` refuses to start without ``num2words`` (a test dependency: its video
+prompt writes the frame count in words).
 """
 
 from __future__ import annotations
@@ -84,15 +84,26 @@ def internvl_processor(folder: Path):
         )  # fmt: skip
 
 
-def split_folder(folder: Path, tokenizer: Path, smol: bool = False, **image: object) -> Path:
-    """An Idefics3 (or, ``smol``, SmolVLM2) folder."""
+def split_folder(
+    folder: Path, tokenizer: Path, smol: bool = False, tower: dict | None = None, **image: object
+) -> Path:
+    """An Idefics3 (or, ``smol``, SmolVLM2) folder; ``tower``: ``image_seq_len``,
+    ``patch_size`` and ``scale_factor`` of another checkpoint (SmolVLM-256M: 64, 16, 4)."""
     (folder / "tokenizer.json").parent.mkdir(parents=True, exist_ok=True)
     (folder / "tokenizer.json").write_bytes(tokenizer.read_bytes())
     cls, settings = (SmolVLMImageProcessorPil, SMOLVLM_IMAGE) if smol else (
         Idefics3ImageProcessorPil, IDEFICS3_IMAGE)  # fmt: skip
     name = "SmolVLMProcessor" if smol else "Idefics3Processor"
-    keys = {"processor_class": name, "image_seq_len": 81 if smol else 169}
-    config = SmolVLMConfig() if smol else Idefics3Config()
+    # the checkpoints' towers: SigLIP patch 14 at the sub-image size, pixel shuffle 3 / 2
+    own = {"image_seq_len": 81, "patch_size": 14, "scale_factor": 3} if smol else {
+        "image_seq_len": 169, "patch_size": 14, "scale_factor": 2}  # fmt: skip
+    own.update(tower or {})
+    keys = {"processor_class": name, "image_seq_len": own["image_seq_len"]}
+    side = {**settings, **image}["max_image_size"]["longest_edge"]  # type: ignore[index]
+    vision = {"patch_size": own["patch_size"], "image_size": side}
+    config = (SmolVLMConfig if smol else Idefics3Config)(
+        vision_config=vision, scale_factor=own["scale_factor"]
+    )
     return _write(folder, cls(**{**settings, **image}), keys, config)
 
 
@@ -104,10 +115,6 @@ def split_processor(folder: Path, smol: bool = False):
     if smol:
         import transformers.models.smolvlm.processing_smolvlm as module
 
-        def no_words(n: int) -> str:
-            raise AssertionError("num2words stand-in called: image tests never need it")
-
-        module.num2words = no_words
         with _no_class_check():
             return module.SmolVLMProcessor(
                 SmolVLMImageProcessorPil.from_pretrained(folder), tok, None,

@@ -41,8 +41,11 @@ _CORPUS = [
 ]
 
 
-def write_tokenizer(path: Path, specials: tuple[str, ...], bos: str | None = None) -> Path:
-    """A byte-level BPE (500 tokens) trained on a fixed corpus, ``specials`` added."""
+def write_tokenizer(
+    path: Path, specials: tuple[str, ...], bos: str | None = None, corpus: list[str] | None = None
+) -> Path:
+    """A byte-level BPE (500 tokens) trained on a fixed corpus (or ``corpus``), ``specials``
+    added."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tok.decoder = decoders.ByteLevel()
@@ -52,7 +55,7 @@ def write_tokenizer(path: Path, specials: tuple[str, ...], bos: str | None = Non
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS * 20, trainer)
+    tok.train_from_iterator((corpus or _CORPUS) * 20, trainer)
     tok.save(str(path))
     return path
 

@@ -15,7 +15,7 @@ from mmtok.discrete.audio_codecs import AudioCodec, codec_count
 from mmtok.errors import MmtokError
 from mmtok.profiles import ProfileLike, as_profile
 from mmtok.video.plan import plan_video
-from mmtok.video.sampling import fps_indices, sampling_for
+from mmtok.video.sampling import header_indices, sampling_for
 
 IMAGE_SIZES: tuple[tuple[int, int], ...] = (
     (224, 224),
@@ -55,20 +55,21 @@ def image_density(profile: ProfileLike) -> list[DensityRow]:
 def video_density(
     profile: ProfileLike, seconds: float = 60.0, video_fps: float = 30.0
 ) -> list[DensityRow]:
-    """Tokens of a ``seconds``-long clip at ``video_fps`` under the profile's default fps
-    sampling, per size, and the resulting tokens per second of video."""
+    """Tokens of a ``seconds``-long clip at ``video_fps`` under the profile's default
+    sampling (fps, or uniform frames), per size, and the resulting tokens per second of video."""
     profile = as_profile(profile)
     if "video" not in profile.modalities:
         return []
     sampling = sampling_for(profile)
     total = round(seconds * video_fps)
-    indices = fps_indices(total, video_fps, sampling)
+    indices = header_indices(total, video_fps, sampling)
     n = len(indices)
     rows = []
     for w, h in VIDEO_SIZES:
         plan = plan_video(profile, h, w, indices, total, video_fps)
         tokens = plan.tokens + plan.fence_tokens
-        what = f"{w}×{h}, {seconds:g} s @ {sampling.fps:g} fps sampled ({n} frames)"
+        how = "uniformly" if sampling.method == "uniform" else f"@ {sampling.fps:g} fps"
+        what = f"{w}×{h}, {seconds:g} s {how} sampled ({n} frames)"
         rows.append(DensityRow("video", what, tokens, tokens / seconds))
     return rows
 

@@ -11,7 +11,8 @@ Policy steps, in the default order:
    factor still rounds the size) — or, for max-side profiles (Pixtral), of its longest side as
    its ``max_image_size`` — the largest ``s`` that fits found by bisection; profiles without
    a pixel budget use their detail knob instead (:func:`_detail_knob`): pan-and-scan off
-   (Gemma 3), or the largest tile cap ``max_tiles`` that fits (Llama 4, LLaVA-OneVision);
+   (Gemma 3), the largest tile cap ``max_tiles`` that fits (Llama 4, LLaVA-OneVision), or
+   the largest ``longest_edge`` (a multiple of the sub-image) that fits (Idefics3, SmolVLM);
 2. ``frames`` — every video's sampling rate is scaled by the same factor (the profile's
    ``min_frames`` bound still holds), largest factor that fits;
 3. ``compression`` — stronger compression where the profile has a knob for it (none of the
@@ -36,7 +37,7 @@ from mmtok.errors import BudgetError, ConfigError
 from mmtok.fusion.plan import RequestCount, count_request
 from mmtok.fusion.request import ImagePart, Request, VideoPart
 from mmtok.fusion.tokenizer import resolve_tokenizer
-from mmtok.image.policies import MaxSide, PanScan, SmartResize
+from mmtok.image.policies import MaxSide, PanScan, SmartResize, SplitGrid
 from mmtok.profiles.base import Profile
 
 FIT_STEPS: tuple[str, ...] = ("resolution", "frames", "compression", "drop")
@@ -144,10 +145,14 @@ def _resizable(profile: Profile) -> bool:
 def _detail_knob(profile: Profile) -> tuple[str, tuple[int, ...]] | None:
     """The per-image option that trades detail for tokens where the resize rule has no pixel
     budget, and its values from most to least detail: pan-and-scan off (Gemma 3), fewer tiles
-    (a rule with a ``max_tiles`` cap: Llama 4, LLaVA-OneVision's ``anyres_max_N``)."""
+    (a rule with a ``max_tiles`` cap: Llama 4, LLaVA-OneVision's ``anyres_max_N``), a shorter
+    longest edge in whole sub-images (Idefics3 / SmolVLM's ``size.longest_edge``)."""
     policy = profile.resize
     if isinstance(policy, PanScan):
         return "do_pan_and_scan", (False,)  # a bool is an int: off is 0
+    if isinstance(policy, SplitGrid):
+        sides = range(policy.longest_edge // policy.tile - 1, 0, -1)
+        return ("longest_edge", tuple(k * policy.tile for k in sides)) if policy.split else None
     tiles, low = getattr(policy, "max_tiles", None), getattr(policy, "min_tiles", 1)
     if _resizable(profile) or not tiles or tiles <= low:
         return None
@@ -155,10 +160,10 @@ def _detail_knob(profile: Profile) -> tuple[str, tuple[int, ...]] | None:
 
 
 def _with_detail(request: Request, option: str, value: int) -> Request:
-    """Every kept image with ``option`` set to ``value`` (a tile cap never raised)."""
+    """Every kept image with ``option`` set to ``value`` (a tile cap or edge never raised)."""
     for index, part in enumerate(request.media_parts()):
         if isinstance(part, ImagePart) and not part.drop:
-            own = part.max_tiles if option == "max_tiles" else None
+            own = getattr(part, option) if option in ("max_tiles", "longest_edge") else None
             new = value if own is None else min(own, value)
             request = request.with_media(index, **{option: new})
     return request

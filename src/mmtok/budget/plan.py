@@ -93,6 +93,7 @@ _OVERRIDES = (
     "max_image_size",
     "max_tiles",
     "do_pan_and_scan",
+    "longest_edge",
     "fps",
     "max_frames",
 )
@@ -191,11 +192,13 @@ def check_budget(context: int, reserve_output: int) -> None:
     """Refuse an impossible budget (:class:`ConfigError`): the context must be positive and
     leave room for at least one input token after the reserved output."""
     if context <= 0:
-        raise ConfigError(f"--context {context}: must be a positive number of tokens")
-    if reserve_output < 0 or reserve_output >= context:
+        raise ConfigError(f"context {context}: must be a positive number of tokens")
+    if reserve_output < 0:
+        raise ConfigError(f"reserve_output {reserve_output}: must not be negative")
+    if reserve_output >= context:
         raise ConfigError(
-            f"--reserve-output {reserve_output} must be between 0 and the context ({context}) "
-            "minus at least one input token"
+            f"context {context} must exceed reserve_output {reserve_output} "
+            "(room for at least one input token)"
         )
 
 

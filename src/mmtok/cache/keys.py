@@ -56,6 +56,10 @@ PROFILE_FIELDS: Mapping[str, tuple[str, ...]] = {
         "video_pixels",
         "video_cap_tokens",
         "video_max_seconds",
+        "video_size",
+        "video_pool",
+        "video_num_frames",
+        "video_inputs",
     ),
     # The audio path takes its rules (sample rate, window, mel settings) as ``params``; the
     # profile's encoder (front end, window rule) shapes its features too.
@@ -85,6 +89,12 @@ NON_TENSOR_FIELDS: Mapping[str, str] = {
     "audio_text": "text written around an audio item",
     "rope_advance": "position ids",
     "several_images": "an image among several is keyed by the profile it is planned under",
+    "audio_in_video_chunk": "how a video's audio tokens interleave with its frames",
+    "use_audio_in_video": "whether a video's audio track is planned (keyed as audio of its own)",
+    "video_grid_seconds": "video position ids (M-RoPE), not pixels",
+    "input_names": "names of the model inputs",
+    "video_additional_tokens": "a token count (LLaVA-OneVision's newline after a video)",
+    "video_frame_text": "text written around a video's frames",
 }
 """Profile fields that shape no tensor, and why (a test checks every field is classified)."""
 

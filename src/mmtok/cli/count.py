@@ -11,7 +11,8 @@ from rich.table import Table
 from mmtok.cli.app import app
 from mmtok.cli.options import MaxPixelsOption, MinPixelsOption, ProfileOption, load_profile
 from mmtok.cli.render import console, err_console, fail, print_json
-from mmtok.count import CountOptions, count_codec_file, count_file
+from mmtok.count import CountOptions, count_codec_file, count_file, count_vq_file
+from mmtok.discrete.families import is_vq_folder, read_folder
 from mmtok.errors import ConfigError, MmtokError
 from mmtok.video.sampling import sampling_for
 
@@ -27,9 +28,10 @@ def count_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     min_pixels: MinPixelsOption = None,
     max_pixels: MaxPixelsOption = None,
-    sampling: Annotated[str, typer.Option(help="Video sampling: fps|uniform|keyframes|scenes.")] = (
-        "fps"
-    ),
+    sampling: Annotated[
+        str | None,
+        typer.Option(help="Video sampling: fps|uniform|keyframes|scenes (default: the profile's)."),
+    ] = None,
     fps: Annotated[float | None, typer.Option(help="Video frames sampled per second.")] = None,
     max_frames: Annotated[int | None, typer.Option(help="Most video frames to sample.")] = None,
     num_frames: Annotated[int | None, typer.Option(help="Frames for uniform sampling.")] = None,
@@ -50,6 +52,9 @@ def count_command(
     ``--profile CODEC_FOLDER``), without decoding it."""
     if _is_codec_folder(profile):
         _count_codec(files, profile, bandwidth, codebooks, json_out, max_duration)
+        return
+    if is_vq_folder(profile):
+        _count_vq(files, profile, json_out, limit_pixels)
         return
     if bandwidth is not None or codebooks is not None:
         fail("--bandwidth/--codebooks apply to a codec folder (EnCodec, DAC, Mimi, rvq-codec)")
@@ -159,6 +164,34 @@ def _count_codec(
             kbps = f"{e['bitrate'] / 1000:.2f}"
             cells = (f"{e['duration']:.2f}", f"{e['frames']:,}", str(e["codebooks"]))
             table.add_row(r.path, *cells, f"{r.tokens:,}", kbps)
+        console.print(table)
+        for r in rows:
+            if r.error:
+                err_console.print(f"[red]error:[/] {r.error}", highlight=False, soft_wrap=True)
+    if any(r.error for r in rows):
+        raise typer.Exit(1)
+
+
+def _count_vq(files: list[Path], folder: str, json_out: bool, limit_pixels: int) -> None:
+    try:
+        vq = read_folder(folder)
+    except MmtokError as exc:
+        fail(str(exc))
+    options = CountOptions(max_pixels=limit_pixels or None)
+    rows = [count_vq_file(f, vq, options) for f in files]
+    if json_out:
+        print_json([r.to_json() for r in rows])
+    else:
+        table = Table(title=f"mmtok count · {vq.family.name} VQ ({folder})")
+        table.add_column("path", overflow="fold")
+        for col in ("width", "height", "resized", "grid", "codes", "tokens"):
+            table.add_column(col, justify="right")
+        for r in rows:
+            if r.error:
+                table.add_row(r.path, "", "", "", "", "", "[red]error[/]")
+                continue
+            cells = (str(r.width), str(r.height), _fmt(r.resized), _fmt(r.grid))
+            table.add_row(r.path, *cells, f"{r.feature_tokens:,}", f"{r.tokens:,}")
         console.print(table)
         for r in rows:
             if r.error:

@@ -26,6 +26,7 @@ from mmtok.cli.render import (
     print_json,
     write_output,
 )
+from mmtok.discrete.families import is_vq_folder
 from mmtok.errors import BudgetError, ConfigError, MmtokError
 from mmtok.fusion.layout import Span
 from mmtok.fusion.plan import SequencePlan, plan_sequence
@@ -88,6 +89,11 @@ def tokenize_command(
     ] = False,
 ) -> None:
     """Build the exact token sequence of a multimodal request and show its layout."""
+    if is_vq_folder(profile):
+        if min_pixels or max_pixels or context is not None or fit:
+            fail("--min-pixels/--max-pixels/--context/--fit do not apply to a VQ folder")
+        _tokenize_vq(request, profile, tokenizer, out, json_out)
+        return
     if mrope_advance not in ("max", "spatial"):
         fail(f"--mrope-advance {mrope_advance!r}: expected max or spatial")
     check_output(out, "--out")
@@ -135,5 +141,50 @@ def tokenize_command(
     )
     if prof.rope != "1d":
         console.print(f"M-RoPE delta {encoded.rope_delta}", highlight=False)
+    if out is not None:
+        console.print(f"wrote {out}", highlight=False)
+
+
+def _tokenize_vq(
+    request: Path, folder: str, tokenizer: Path | None, out: Path | None, json_out: bool
+) -> None:
+    """A Chameleon, Emu3 or Janus folder: plan from headers, then run its VQ-VAE on every
+    image to put the code ids in place (on purpose: the ids need the encoder)."""
+    from mmtok.discrete.families import read_folder
+    from mmtok.discrete.vqvae import load_pretrained
+    from mmtok.fusion.discrete import fill_codes, plan_discrete
+    from mmtok.image.decode import decode_image
+    from mmtok.text.tokenizers import load_tokenizer
+
+    check_output(out, "--out")
+    try:
+        vq = read_folder(folder)
+        tok = load_tokenizer(tokenizer) if tokenizer is not None else vq.text_tokenizer
+        plan = plan_discrete(load_request(request), vq, tok)  # headers only
+        model = load_pretrained(vq)
+        filled = fill_codes(plan, lambda it: model.image_tokens(decode_image(it.input), it.source))
+    except MmtokError as exc:
+        fail(str(exc))
+    if out is not None:
+        import torch
+        from safetensors import SafetensorError
+        from safetensors.torch import save_file
+
+        tensors = {k: torch.from_numpy(v) for k, v in filled.to_arrays().items()}
+        write_output(out, lambda: save_file(tensors, str(out)), (SafetensorError,))
+    if json_out:
+        print_json({**filled.to_json(), "tokenizer": tok.name})
+        return
+    console.print(f"[bold]mmtok tokenize[/] · {vq.family.name} VQ · {tok.name}", highlight=False)
+    grids = {it.index: it.grid for it in filled.items}
+    described = [
+        f"text {s.tokens}"
+        if s.modality == "text"
+        else f"image {s.index + 1}: codes {grids[s.index][0]}×{grids[s.index][1]} → "
+        f"{s.tokens:,} tokens"
+        for s in filled.spans
+    ]
+    console.print(" · ".join(described), highlight=False)
+    console.print(f"total {len(filled.input_ids):,}", highlight=False)
     if out is not None:
         console.print(f"wrote {out}", highlight=False)

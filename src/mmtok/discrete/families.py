@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from mmtok.errors import ConfigError, UnsupportedMediaError
 from mmtok.image import resize as rz
+
+if TYPE_CHECKING:
+    from mmtok.text.tokenizers import TextTokenizer
 
 Resize = Literal["shortest-edge-crop", "smart-resize", "longest-side-pad"]
 
@@ -32,7 +38,9 @@ class Layout:
     ``begin`` [``size text`` ``size_end``] rows (each followed by ``row_end``) ``tail`` ``end``.
     Code ids map to text-vocabulary ids through the tokens matching ``code_token`` (its group
     is the code, spelt in ``code_digits``); with no ``code_token`` the codes live in their own
-    embedding table (Janus's generation head) and stay as they are.
+    embedding table (Janus's generation head) and stay as they are. The processor writes
+    ``placeholder`` where the model's ``get_image_tokens`` go (the codes and, for Emu3, the
+    row ends); ``None``: the model has no placeholder for its codes (Janus).
     """
 
     begin: str
@@ -42,6 +50,7 @@ class Layout:
     tail: tuple[str, ...] = ()  # tokens between the last code and ``end``
     code_token: str | None = None  # regex over vocabulary names; group 1 spells the code
     code_digits: str = "0123456789"  # the characters that spell 0..9 in that group
+    placeholder: str | None = "<image>"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,11 @@ class Family:
     has_decoder: bool  # whether the transformers VQ-VAE holds decoder weights
     layout: Layout
     weight_prefixes: tuple[str, ...]  # where the VQ-VAE's tensors sit in the model's files
+    # Tokens the processor writes around a prompt, by their key in tokenizer_config.json
+    # (Emu3 writes ``bos_token`` before it, Chameleon ``sep_token`` after it in chat mode);
+    # the tokenizer's own post-processor (BOS/EOS) comes on top.
+    prompt_before: tuple[str, ...] = ()
+    prompt_after: tuple[str, ...] = ()
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -73,6 +87,7 @@ FAMILIES: tuple[Family, ...] = (
             code_digits="ABCDEFGHIJ",
         ),
         weight_prefixes=("model.vqmodel.", "vqmodel.", ""),
+        prompt_after=("sep_token",),
     ),
     Family(
         name="emu3",
@@ -90,6 +105,7 @@ FAMILIES: tuple[Family, ...] = (
             code_token=r"<\|visual token (\d{6})\|>",
         ),
         weight_prefixes=("model.vqmodel.", "vqmodel.", ""),
+        prompt_before=("bos_token",),
     ),
     Family(
         name="janus",
@@ -98,7 +114,7 @@ FAMILIES: tuple[Family, ...] = (
         processor_types=("JanusImageProcessor", "JanusImageProcessorPil"),
         resize="longest-side-pad",
         has_decoder=True,
-        layout=Layout(begin="<begin_of_image>", end="<end_of_image>"),
+        layout=Layout(begin="<begin_of_image>", end="<end_of_image>", placeholder=None),
         weight_prefixes=("model.vqmodel.", "vqmodel.", ""),
     ),
 )
@@ -148,6 +164,16 @@ class VQFolder:
             return self.vocabulary[token]
         except KeyError:
             raise ConfigError(f"{self.path}: the vocabulary has no token {token!r}") from None
+
+    @cached_property
+    def text_tokenizer(self) -> TextTokenizer:
+        """The folder's ``tokenizer.json``, read once (layouts with text and prompts need it)."""
+        path = self.path / "tokenizer.json"
+        if not path.exists():
+            raise ConfigError(f"{path}: missing; the {self.family.name} layout tokenizes text")
+        from mmtok.text.tokenizers import hf_tokenizer
+
+        return hf_tokenizer(path)
 
     @cached_property
     def code_to_token(self) -> list[int] | None:
@@ -209,9 +235,23 @@ def _require(data: dict[str, Any], key: str, value: Any, where: Path) -> None:
         raise ConfigError(f"{where}: {key}={data[key]!r} is not supported (mmtok needs {value!r})")
 
 
-def read_preprocess(path: Path, family: Family) -> Preprocess:
-    """``preprocessor_config.json`` -> :class:`Preprocess`, refusing switches mmtok lacks."""
-    data = _json(path)
+def _image_processor_config(folder: Path) -> tuple[dict[str, Any], Path]:
+    """The image processor's saved config and its file: ``preprocessor_config.json``, else
+    the ``image_processor`` of ``processor_config.json`` (what transformers 5 writes)."""
+    path = folder / "preprocessor_config.json"
+    if path.exists() or not (folder / "processor_config.json").exists():
+        return _json(path), path
+    path = folder / "processor_config.json"
+    data = _json(path).get("image_processor")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: no image_processor object")
+    return data, path
+
+
+def read_preprocess(folder: Path, family: Family) -> Preprocess:
+    """The folder's image processor config -> :class:`Preprocess`, refusing switches mmtok
+    lacks."""
+    data, path = _image_processor_config(folder)
     kind = data.get("image_processor_type")
     if kind not in family.processor_types:
         raise ConfigError(
@@ -282,7 +322,7 @@ def read_folder(folder: Path | str) -> VQFolder:
         path=folder,
         family=family,
         vq_config=vq_config,
-        preprocess=read_preprocess(folder / "preprocessor_config.json", family),
+        preprocess=read_preprocess(folder, family),
         vocabulary=vocabulary,
     )
     if family.resize == "smart-resize" and result.preprocess.factor != result.downsample:
@@ -322,32 +362,92 @@ def size_text(rows: int, cols: int) -> str:
     return f"{rows}*{cols}"
 
 
-def sequence_length(folder: VQFolder, rows: int, cols: int, size_tokens: int) -> int:
-    """Ids one image takes in the sequence: codes, row ends, begin/end/tail tokens and the
-    ``size_tokens`` ids of the size text (0 for families without one)."""
-    layout = folder.family.layout
+@dataclass(frozen=True)
+class ImageSpan:
+    """One image's ids as the family's processor writes them, before the model encodes it.
+
+    ``ids`` (n,) int64 holds the placeholder id (-1 for a family without one) where
+    ``filled`` (n,) is set: the positions the model's image tokens take (:func:`image_tokens`:
+    the codes and Emu3's row ends). ``codes`` (n,) marks the code ids, ``text`` (n,) the text
+    written inside the span (Emu3's size); the rest are begin/end/row tokens.
+    """
+
+    ids: np.ndarray
+    filled: np.ndarray
+    codes: np.ndarray
+    text: np.ndarray
+
+
+def image_span(vq: VQFolder, rows: int, cols: int) -> ImageSpan:
+    """The span of a ``rows × cols`` code grid, from the grid's size alone (see :class:`Layout`):
+    ``begin`` [size text ``size_end``] placeholders ``tail`` ``end``."""
+    layout = vq.family.layout
+    size = encode_text(vq, size_text(rows, cols)) if layout.size_end is not None else []
+    head = [vq.token_id(layout.begin), *size]
+    head += [vq.token_id(layout.size_end)] if layout.size_end is not None else []
+    tail = [vq.token_id(t) for t in layout.tail]
+    tail += [vq.token_id(layout.end)] if layout.end is not None else []
     per_row = cols + (layout.row_end is not None)
-    fence = 1 + (layout.end is not None) + len(layout.tail) + (layout.size_end is not None)
-    return rows * per_row + fence + (size_tokens if layout.size_end is not None else 0)
+    body = np.zeros((rows, per_row), dtype=bool)
+    body[:, :cols] = True  # (rows, per_row): code positions; a row end after each row
+    hole = vq.token_id(layout.placeholder) if layout.placeholder is not None else -1
+    ids = np.array([*head, *[hole] * body.size, *tail], dtype=np.int64)
+    filled, codes, text = (np.zeros(len(ids), dtype=bool) for _ in range(3))
+    filled[len(head) : len(head) + body.size] = True
+    codes[len(head) : len(head) + body.size] = body.reshape(-1)
+    text[1 : 1 + len(size)] = True
+    return ImageSpan(ids, filled, codes, text)
 
 
-def image_token_count(folder: Path | str, height: int, width: int) -> int:
+def image_tokens(vq: VQFolder, grid: Sequence[Sequence[int]]) -> list[int]:
+    """Code rows -> the ids the model writes into the span's ``filled`` positions, as its
+    ``get_image_tokens`` does: each code mapped into the vocabulary (Janus: as it is), a row
+    end after each row where the family has one."""
+    table = vq.code_to_token
+    row_end = vq.family.layout.row_end
+    end = [vq.token_id(row_end)] if row_end is not None else []
+    out: list[int] = []
+    for row in grid:
+        out += [table[c] for c in row] if table is not None else list(row)
+        out += end
+    return out
+
+
+def image_sequence(vq: VQFolder, grid: Sequence[Sequence[int]]) -> list[int]:
+    """Code rows -> the image's whole span of ids, as the language model reads it."""
+    span = image_span(vq, len(grid), len(grid[0]))
+    ids = span.ids.copy()
+    ids[span.filled] = image_tokens(vq, grid)
+    return ids.tolist()
+
+
+def image_token_count(folder: Path | str | VQFolder, height: int, width: int) -> int:
     """Header-only: the number of ids an image of (height, width) becomes in the sequence of
-    the model in ``folder`` (see :func:`sequence_length`). Emu3's size text is tokenized with
-    the folder's ``tokenizer.json``."""
-    vq = read_folder(folder)
-    rows, cols = code_grid(vq, height, width)
-    size_tokens = 0
-    if vq.family.layout.size_end is not None:
-        size_tokens = len(encode_text(vq, size_text(rows, cols)))
-    return sequence_length(vq, rows, cols, size_tokens)
+    the model in ``folder`` (see :func:`image_span`). Emu3's size text is tokenized with the
+    folder's ``tokenizer.json``."""
+    vq = folder if isinstance(folder, VQFolder) else read_folder(folder)
+    return len(image_span(vq, *code_grid(vq, height, width)).ids)
 
 
 def encode_text(folder: VQFolder, text: str) -> list[int]:
     """Ids of plain ``text`` by the folder's ``tokenizer.json`` (no special tokens added)."""
-    path = folder.path / "tokenizer.json"
-    if not path.exists():
-        raise ConfigError(f"{path}: missing; the {folder.family.name} layout tokenizes text")
-    from mmtok.text.tokenizers import hf_tokenizer
+    return folder.text_tokenizer.encode(text)
 
-    return hf_tokenizer(path).encode(text)
+
+def prompt_tokens(vq: VQFolder) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The special tokens the family's processor writes before and after a prompt, read by
+    their keys in ``tokenizer_config.json`` (see :attr:`Family.prompt_before`)."""
+    keys = (vq.family.prompt_before, vq.family.prompt_after)
+    if not any(keys):
+        return (), ()
+    path = vq.path / "tokenizer_config.json"
+    config = _json(path)
+
+    def token(key: str) -> str:
+        value = config.get(key)
+        value = value.get("content") if isinstance(value, dict) else value
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{path}: no {key!r} (the {vq.family.name} processor writes it)")
+        return value
+
+    return tuple(token(k) for k in keys[0]), tuple(token(k) for k in keys[1])

@@ -20,14 +20,14 @@ from PIL import Image
 from mmtok.discrete.families import (
     VQFolder,
     code_grid,
-    encode_text,
+    image_sequence,
+    image_tokens,
     read_folder,
     resized_size,
-    size_text,
 )
 from mmtok.errors import ConfigError, RequestError
 from mmtok.image import resize as rz
-from mmtok.image.pixels import _pad_to_square, lookup_hwc, normalize_table
+from mmtok.image.pixels import lookup_hwc, normalize_table, pad_to_square
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -56,7 +56,7 @@ def resized_image(vq: VQFolder, image: Image.Image, source: str = "image") -> np
         h = max(round(image.height * scale), p.min_size)
         w = max(round(image.width * scale), p.min_size)
         fill = tuple(int(m * 255) for m in p.image_mean)
-        return np.asarray(_pad_to_square(image.resize((w, h), resample=resample), fill))
+        return np.asarray(pad_to_square(image.resize((w, h), resample=resample), fill))
     h, w = resized_size(vq, image.height, image.width, source)
     return np.asarray(image.resize((w, h), resample=resample))
 
@@ -211,28 +211,16 @@ class PretrainedVQ:
         vocabulary with the family's row and tail tokens, end token (see :class:`Layout`)."""
         return image_sequence(self.folder, ids.tolist())
 
-
-def image_sequence(vq: VQFolder, grid: list[list[int]]) -> list[int]:
-    """Code rows -> the image's span of vocabulary ids (pure; see :class:`Layout`)."""
-    layout = vq.family.layout
-    table = vq.code_to_token
-    out = [vq.token_id(layout.begin)]
-    if layout.size_end is not None:
-        size = encode_text(vq, size_text(len(grid), len(grid[0])))
-        out += [*size, vq.token_id(layout.size_end)]
-    row_end = [vq.token_id(layout.row_end)] if layout.row_end is not None else []
-    for row in grid:
-        out += [table[c] for c in row] if table is not None else list(row)
-        out += row_end
-    out += [vq.token_id(t) for t in layout.tail]
-    if layout.end is not None:
-        out.append(vq.token_id(layout.end))
-    return out
+    def image_tokens(self, image: Image.Image, source: str = "image") -> list[int]:
+        """An RGB image -> the ids the model writes where its processor left placeholders
+        (its ``get_image_tokens``): the codes mapped into the vocabulary, with row ends."""
+        return image_tokens(self.folder, self.encode(image, source).tolist())
 
 
-def load_pretrained(folder: Path | str) -> PretrainedVQ:
-    """Read a Chameleon, Emu3 or Janus folder and build its VQ-VAE (see :func:`read_folder`)."""
-    vq = read_folder(folder)
+def load_pretrained(folder: Path | str | VQFolder) -> PretrainedVQ:
+    """Read a Chameleon, Emu3 or Janus folder (unless already read, see :func:`read_folder`)
+    and build its VQ-VAE."""
+    vq = folder if isinstance(folder, VQFolder) else read_folder(folder)
     return PretrainedVQ(vq, build_vqvae(vq))
 
 

@@ -46,7 +46,10 @@ class EncodedBatch:
         tensors: ids, mask and position ids always; ``mm_token_type_ids`` for M-RoPE;
         ``pixel_values`` (+ ``image_grid_thw`` / ``image_sizes`` as the family takes them);
         ``pixel_values_videos``, ``video_grid_thw`` and, for Qwen2.5-VL,
-        ``second_per_grid_ts``; audio ``input_features`` + ``feature_attention_mask``.
+        ``second_per_grid_ts`` (Qwen2.5-Omni: ``video_second_per_grid``, no
+        ``mm_token_type_ids``, and ``use_audio_in_video=True`` when its videos carry their
+        audio; ``Profile.input_names``) (LLaVA-OneVision: ``pixel_values_videos``
+        ``(videos, frames, 3, h, w)`` alone); audio ``input_features`` + ``feature_attention_mask``.
 
         A transformers ``BatchFeature`` (what its processors return): a mapping to pass as
         ``model(**inputs)``, with ``inputs.to(device)`` / ``.to(device, dtype=…)`` (only
@@ -71,7 +74,9 @@ class EncodedBatch:
         if images and profile.several_images is not None:  # LLaVA-OneVision: images per row
             out["batch_num_images"] = np.array([len(r.images) for r in self.rows if r.images])
         videos = [v for row in self.rows for v in row.videos]
-        if videos:
+        if videos and profile.video_inputs == "frames":  # LLaVA-OneVision: whole frames
+            out["pixel_values_videos"] = _frame_stack([v.pixel_values for v in videos])
+        elif videos:
             out["pixel_values_videos"] = np.concatenate([v.pixel_values for v in videos])
             out["video_grid_thw"] = np.concatenate([r.video_grid_thw for r in self.rows])
             if profile.tokens_per_second is not None:
@@ -83,7 +88,44 @@ class EncodedBatch:
             mask_key = profile.audio_encoder.mask_key
             if mask_key is not None:
                 out[mask_key] = np.concatenate([a.feature_attention_mask for a in audios])
-        return BatchFeature({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()})
+        for name, new in profile.input_names:  # the family's own names (None: not taken)
+            if name in out:
+                value = out.pop(name)
+                out.update({new: value} if new is not None else {})
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+        if self.audio_in_video():  # Qwen2.5-Omni: generate() recomputes positions with it
+            tensors["use_audio_in_video"] = True
+        return BatchFeature(tensors)
+
+    def audio_in_video(self) -> bool:
+        """Whether the videos of these rows carry their audio tracks interleaved (one flag
+        for the batch, as the model's ``use_audio_in_video``); rows that disagree are a
+        :class:`RequestError`."""
+        flags = {
+            it.audio is not None
+            for r in self.rows
+            if r.plan is not None
+            for it in r.plan.items
+            if it.kind == "video"
+        }
+        if len(flags) > 1:
+            raise RequestError(
+                "cannot batch requests whose videos differ in use_audio_in_video (the model "
+                "takes one flag)"
+            )
+        return True in flags
+
+
+def _frame_stack(videos: Sequence[np.ndarray]) -> np.ndarray:
+    """``(T, C, h, w)`` per video → ``(videos, T, C, h, w)``: the model's
+    ``get_video_features`` takes one tensor, so every video must have as many frames."""
+    counts = sorted({len(v) for v in videos})
+    if len(counts) > 1:
+        raise RequestError(
+            f"videos of {' and '.join(map(str, counts))} sampled frames cannot share one "
+            "pixel_values_videos tensor; sample the same number of frames from each"
+        )
+    return np.stack(videos)
 
 
 def _image_inputs(images: Sequence[ImageTensors], profile: Profile) -> dict[str, np.ndarray]:

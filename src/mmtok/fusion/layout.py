@@ -11,11 +11,15 @@ tokens, so a family with a new layout adds one function to :data:`IMAGE_LAYOUTS`
 - ``dynamic`` (InternVL): ``<img>`` + 256×``<IMG_CONTEXT>`` per tile and thumbnail + ``</img>``;
 - ``split`` (Idefics3 / SmolVLM): per sub-image ``<fake_token_around_image><row_i_col_j>`` +
   placeholders, ``\n`` text after each row, then the fenced ``<global-img>`` view;
-- video: ``[start] frame [sep] frame … [end]``, each temporal patch ``rows×cols`` tokens,
+- video: ``[start] frame [sep] frame … [tail] [end]``, each temporal patch ``rows×cols`` tokens
+  (LLaVA-OneVision: pooled, then one newline ``<video>`` as the tail),
   fenced by ``frame_start``/``frame_end`` where the profile has them (Qwen3-VL, GLM-4V), the
   separator only where it has one, each patch's timestamp text before it (or after it, GLM-4V)
-  where the profile writes timestamps;
-- audio: ``[start] N×audio [end]`` per encoder window (30 s).
+  where the profile writes timestamps; frames as image views (InternVL3, SmolVLM2) are
+  patches fenced like images with their labels (``FrameN:``, ``Frame from MM:SS:``) between;
+- audio: ``[start] N×audio [end]`` per encoder window (30 s);
+- a video with its audio track (Qwen2.5-Omni): ``[video start][audio start]`` video and audio
+  tokens in alternating 2 s chunks ``[audio end][video end]``.
 
 Tokens the encoder output replaces carry their modality id; fences, breaks and separators
 are ``SPECIAL``; timestamp texts are ``TEXT``.
@@ -26,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -77,7 +82,10 @@ class Span:
 _TILE_ROLES = ("tile_sep", "tile_row_end", "image_global")  # Llama 4
 _ROLES = {
     "image": ("image", "image_start", "image_end", "image_break", *_TILE_ROLES),
-    "video": ("video", "video_start", "video_end", "frame_sep", "frame_start", "frame_end"),
+    "video": (
+        *("video", "video_start", "video_end"),
+        *("frame_sep", "frame_start", "frame_end", "frame_global"),
+    ),
     "audio": ("audio", "audio_start", "audio_end"),
 }
 
@@ -257,11 +265,13 @@ def video_segment(
     stamps: Sequence[Sequence[int]] = (),
     *,
     stamps_after: bool = False,
+    tail: int = 0,
 ) -> Segment:
     """A video of ``groups`` temporal patches of ``group_tokens`` tokens each, fenced; each
     patch in its own ``frame_start``/``frame_end`` fences where ``ids`` has them, patches
     joined by ``frame_sep`` where it has one, each preceded (``stamps_after``: followed) by
-    its timestamp ``stamps`` (token ids, one list per group, may be empty)."""
+    its timestamp ``stamps`` (token ids, one list per group, may be empty); ``tail`` more
+    video tokens after the last patch (LLaVA-OneVision's newline)."""
     per_patch = stamps or any(r in ids for r in ("frame_sep", "frame_start", "frame_end"))
     if not per_patch:
         body = [(ids["video"], groups * group_tokens, Modality.VIDEO)]
@@ -272,9 +282,12 @@ def video_segment(
                 body.append((ids["frame_sep"], 1, Modality.SPECIAL))
             stamp = [(list(stamps[g]), 1, Modality.TEXT)] if stamps else []
             frame = [(ids["video"], group_tokens, Modality.VIDEO)]
+            if "frame_global" in ids:  # SmolVLM: each frame a fenced ``<global-img>`` view
+                frame.insert(0, (ids["frame_global"], 1, Modality.SPECIAL))
             body += [] if stamps_after else stamp
             body += _fenced(frame, ids, "frame_start", "frame_end")
             body += stamp if stamps_after else []
+    body += [(ids["video"], tail, Modality.VIDEO)] if tail else []
     ids_, mods = _runs(_fenced(body, ids, "video_start", "video_end"))
     return Segment(ids_, mods, "video", index)
 
@@ -287,6 +300,62 @@ def audio_segment(window_tokens: Sequence[int], ids: Mapping[str, int], index: i
         parts += _fenced([(ids["audio"], n, Modality.AUDIO)], ids, "audio_start", "audio_end")
     ids_, mods = _runs(parts)
     return Segment(ids_, mods, "audio", index)
+
+
+def tick_chunks(ticks: np.ndarray, per_chunk: float) -> list[tuple[int, int]]:
+    """``[start, end)`` runs of tokens cut by their time ``ticks`` ``(n,)`` (non-decreasing):
+    the ``k``-th cut falls at the first token whose tick is at least ``k · per_chunk``, and at
+    most one cut falls on a token, so a tick past several boundaries opens one run per token
+    (Qwen2.5-Omni's ``get_chunked_index``, in the processor and in the model alike)."""
+    n, cuts, k = len(ticks), [0], 1
+    while True:
+        at = max(int(np.searchsorted(ticks, k * per_chunk, side="left")), cuts[-1] + (k > 1))
+        if at >= n:
+            break
+        cuts.append(at)
+        k += 1
+    cuts.append(n)
+    return list(pairwise(cuts))
+
+
+def interleave(
+    video: Sequence[tuple[int, int]], audio: Sequence[tuple[int, int]]
+) -> list[tuple[Modality, int, int]]:
+    """Video chunk ``j``, then audio chunk ``j``, for every ``j`` (the longer list's tail
+    alone at the end): ``(modality, start, end)`` in sequence order."""
+    out = []
+    for j in range(max(len(video), len(audio))):
+        out += [(Modality.VIDEO, *video[j])] if j < len(video) else []
+        out += [(Modality.AUDIO, *audio[j])] if j < len(audio) else []
+    return out
+
+
+def audio_video_segment(
+    groups: int,
+    group_tokens: int,
+    audio_tokens: int,
+    seconds_per_group: float,
+    ticks_per_second: float,
+    ticks_per_chunk: int,
+    ids: Mapping[str, int],
+    index: int,
+) -> Segment:
+    """A video with its audio track interleaved (Qwen2.5-Omni's ``use_audio_in_video``):
+    inside the video fences, the audio fences around alternating chunks of video tokens
+    (temporal patch ``τ`` at tick ``τ · seconds_per_group · ticks_per_second``, in float64
+    as the processor computes it) and audio tokens (token ``i`` at tick ``i``), cut every
+    ``ticks_per_chunk`` ticks (:func:`tick_chunks`)."""
+    patch_ticks = np.arange(groups, dtype=np.float64) * seconds_per_group * ticks_per_second
+    ticks = np.repeat(patch_ticks, group_tokens)
+    chunks = interleave(
+        tick_chunks(ticks, ticks_per_chunk),
+        tick_chunks(np.arange(audio_tokens, dtype=np.float64), ticks_per_chunk),
+    )
+    token = {Modality.VIDEO: ids["video"], Modality.AUDIO: ids["audio"]}
+    body = [(token[m], b - a, m) for m, a, b in chunks]
+    parts = _fenced(_fenced(body, ids, "audio_start", "audio_end"), ids, "video_start", "video_end")
+    ids_, mods = _runs(parts)
+    return Segment(ids_, mods, "video", index)
 
 
 def assemble(segments: Sequence[Segment]) -> tuple[np.ndarray, np.ndarray, tuple[Span, ...]]:

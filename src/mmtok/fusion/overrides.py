@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmtok.errors import RequestError
 from mmtok.fusion.request import ImagePart, MediaPart, VideoPart
-from mmtok.image.policies import MaxSide, PanScan, SmartResize
+from mmtok.image.policies import MaxSide, PanScan, SmartResize, SplitGrid
 from mmtok.limits import DEFAULT_LIMITS, Limits
 from mmtok.profiles.base import Profile
 
@@ -43,8 +43,10 @@ def item_profile(
 
     Images: ``min_pixels``/``max_pixels`` (dynamic-resolution profiles), ``max_image_size``
     (max-side profiles), ``max_tiles`` (tiled profiles, at most their own cap) or
-    ``do_pan_and_scan`` (pan-and-scan profiles); videos: ``fps``, ``max_frames``,
-    ``min_pixels``, ``max_pixels`` onto the profile's video fields. An override the profile
+    ``do_pan_and_scan`` (pan-and-scan profiles) or ``longest_edge`` (image-splitting
+    profiles: the processor's ``size.longest_edge``); videos: ``fps``, ``max_frames``,
+    ``min_pixels``, ``max_pixels`` onto the profile's video fields, ``use_audio_in_video``
+    (profiles that interleave a video's audio track). An override the profile
     has no knob for, or one above ``limits``, is a :class:`RequestError` naming ``where``.
     """
     if isinstance(part, ImagePart | VideoPart):
@@ -55,6 +57,16 @@ def item_profile(
             for attr, name in _VIDEO_OVERRIDES.items()
             if (value := getattr(part, attr)) is not None
         }
+        if part.use_audio_in_video is not None:
+            check(
+                not part.use_audio_in_video or profile.audio_in_video_chunk is not None,
+                where,
+                f"use_audio_in_video applies to profiles that interleave a video's audio "
+                f"(Qwen2.5-Omni), not {profile.name}",
+            )
+            changes["use_audio_in_video"] = part.use_audio_in_video
+        if part.fps is not None:  # an fps asked for replaces a uniform default (OneVision)
+            changes["video_num_frames"] = None
         return profile.with_options(**changes) if changes else profile
     if not isinstance(part, ImagePart):
         return profile
@@ -89,4 +101,12 @@ def item_profile(
             f"do_pan_and_scan applies to pan-and-scan profiles (Gemma 3), not {profile.name}",
         )
         changes["enabled"] = part.do_pan_and_scan
+    if part.longest_edge is not None:
+        check(
+            isinstance(profile.resize, SplitGrid),
+            where,
+            f"longest_edge applies to image-splitting profiles (Idefics3, SmolVLM), "
+            f"not {profile.name}",
+        )
+        changes["longest_edge"] = part.longest_edge
     return profile.with_options(**changes) if changes else profile

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from mmtok.audio.plan import AudioPlan, count_audio
-from mmtok.errors import MediaError
+from mmtok.errors import MediaError, UnsupportedMediaError
 from mmtok.fusion.layout import (
     Modality,
     Segment,
     Span,
     assemble,
     audio_segment,
+    audio_video_segment,
     image_segment,
     media_token_ids,
     text_segment,
@@ -34,7 +35,14 @@ from mmtok.fusion.layout import (
     view_text_around,
 )
 from mmtok.fusion.overrides import check, item_profile
-from mmtok.fusion.positions import Advance, frame_grids, mrope, rope_1d, video_time_steps
+from mmtok.fusion.positions import (
+    Advance,
+    audio_video_positions,
+    frame_grids,
+    mrope,
+    rope_1d,
+    video_time_steps,
+)
 from mmtok.fusion.request import MediaPart, Request, article, parse_request
 from mmtok.fusion.tokenizer import resolve_tokenizer
 from mmtok.image.policies import ImagePlan
@@ -60,7 +68,8 @@ class ItemPlan:
     ``grid`` ``(t, h, w)`` encoder patches; ``segment`` the tokens it expands to (fences
     included); ``input`` what to decode (path or bytes); ``profile`` the item's profile;
     ``detail`` the modality's own plan (:class:`ImagePlan`, :class:`VideoPlan`,
-    :class:`AudioPlan`) and, for video, ``selection`` the sampled frames.
+    :class:`AudioPlan`) and, for video, ``selection`` the sampled frames and ``audio`` its
+    audio track's plan when its audio is interleaved with its frames (``use_audio_in_video``).
     """
 
     part: int
@@ -74,6 +83,7 @@ class ItemPlan:
     detail: ImagePlan | VideoPlan | AudioPlan = field(repr=False)
     selection: FrameSelection | None = field(default=None, repr=False)
     seconds_per_grid: float | None = None
+    audio: AudioPlan | None = field(default=None, repr=False)
 
 
 def _plan_image(
@@ -109,23 +119,60 @@ def _plan_video(
     own = item_profile(part, profile, where, limits)
     stamp_tokens = None
     style = timestamp_style(own)
-    if style is not None:
+    if style is not None or own.video_frame_text is not None:
         stamp_tokens = lambda text: len(tok.encode(text))  # noqa: E731
     _, selection, plan = count_video(
         part.source, own, sampling_for(own), info=info, timestamp_tokens=stamp_tokens
     )
     pixels = plan.resized[0] * plan.resized[1]
     limits.check_item(part.name, "video", plan.tokens, pixels=pixels, frames=plan.num_frames)
+    if own.use_audio_in_video:
+        return _plan_audio_video(part, own, tok, item, limits, plan, selection)
     ids = media_token_ids(profile.tokens, tok.token_id, ["video"])
-    stamps = [tok.encode(t) for t in plan.timestamp_texts]
+    stamps = [tok.encode(t) if t else [] for t in plan.timestamp_texts]
     after = style is not None and style.after
     segment = video_segment(
-        plan.grid[0], plan.frame_tokens, ids, item.index, stamps, stamps_after=after
-    )
+        plan.grid[0], plan.frame_tokens, ids, item.index, stamps, stamps_after=after,
+        tail=plan.tail_tokens,
+    )  # fmt: skip
     if len(segment.ids) != plan.tokens + plan.fence_tokens:
         raise MediaError(part.name, "video layout and video count disagree")
     return ItemPlan(item.part, "video", item.index, part.name, plan.grid, segment,
                     part.source, own, plan, selection, plan.seconds_per_grid)  # fmt: skip
+
+
+def _plan_audio_video(
+    part: MediaPart,
+    own: Profile,
+    tok: TextTokenizer,
+    item: Item,
+    limits: Limits,
+    plan: VideoPlan,
+    selection: FrameSelection,
+) -> ItemPlan:
+    """A video whose audio track is interleaved with its frames: the track counted from its
+    header and packets under the profile's audio encoder, laid out in chunks with the
+    frames."""
+    try:
+        _, audio = count_audio(part.source, own, max_duration=limits.max_duration)
+    except UnsupportedMediaError as exc:
+        raise UnsupportedMediaError(
+            part.name, f"use_audio_in_video, but the video has no audio track to use ({exc})"
+        ) from None
+    if audio.tokens < 1:
+        raise MediaError(part.name, "its audio track is too short for one audio token")
+    limits.check_item(part.name, "audio", audio.tokens)
+    assert own.audio_in_video_chunk is not None and own.tokens_per_second is not None
+    ids = media_token_ids(own.tokens, tok.token_id, ["video", "audio"])
+    per_chunk = int(own.tokens_per_second * own.audio_in_video_chunk)
+    segment = audio_video_segment(
+        plan.grid[0], plan.frame_tokens, audio.tokens, plan.seconds_per_grid,
+        own.tokens_per_second, per_chunk, ids, item.index,
+    )  # fmt: skip
+    if len(segment.ids) != plan.tokens + plan.fence_tokens + audio.tokens + audio.fence_tokens:
+        raise MediaError(part.name, "video-with-audio layout and counts disagree")
+    return ItemPlan(item.part, "video", item.index, part.name, plan.grid, segment,
+                    part.source, own, plan, selection, plan.seconds_per_grid, audio)  # fmt: skip
 
 
 def _plan_audio(
@@ -173,8 +220,11 @@ def _with_view_text(
 ) -> list[Piece]:
     """The pieces with the text a processor writes around each image (Gemma 3's
     ``Profile.view_text``, which depends on the image's size) joined to the neighbouring
-    text, as the reference tokenizer sees it. Only such profiles probe here (headers only)."""
-    if profile.view_text is None and profile.audio_text is None:
+    text, as the reference tokenizer sees it; likewise the text before a video's first frame
+    and after its last (``Profile.video_frame_text``). Only such profiles probe here (headers
+    only)."""
+    texts = (profile.view_text, profile.audio_text, profile.video_frame_text)
+    if all(t is None for t in texts):
         return pieces
     parts, out = request.media_parts(), []  # type: ignore[var-annotated]
     for piece in pieces:
@@ -188,6 +238,13 @@ def _with_view_text(
                 own = item_profile(part, profile, part.name)
                 plan = own.plan_image(info.height, info.width, source=part.name)
                 before, after = view_text_around(plan, own)
+        elif isinstance(piece, Item) and piece.kind == "video" and profile.video_frame_text:
+            part = parts[piece.part]
+            info = probe(part.source, max_duration=limits.max_duration)
+            if info.kind == "video":  # the text around its frames (InternVL3, SmolVLM2)
+                own = item_profile(part, profile, part.name, limits)
+                _, _, video = count_video(part.source, own, sampling_for(own), info=info)
+                before, after = video.edge_texts
         for text in (before, piece, after):
             if isinstance(text, str) and not text:
                 continue
@@ -243,6 +300,13 @@ def _lay_out(
                 labels[piece.part] = len(tok.encode(piece.label))
         total += len(segments[-1].ids)
         limits.check_request(total)
+    fused = {it.audio is not None for it in items if it.kind == "video"}
+    check(
+        len(fused) < 2,
+        "request",
+        "use_audio_in_video must be the same for every video of a request (the model's "
+        "position rule takes one flag)",
+    )
     ids, mods, spans = assemble(segments)
     names = [*template.controls, *profile.tokens.names().values()]
     special = {t: tok.specials[t] for t in names if t in tok.specials}
@@ -339,21 +403,37 @@ def positions(
     second_per_grid_ts: np.ndarray,
     profile: Profile,
     advance: Advance = "spatial",
+    audio_videos: Sequence[tuple[int, int, int]] = (),
 ) -> tuple[np.ndarray, int]:
-    """Position ids ``(P, L)`` and the rope delta of one unpadded sequence under ``profile``."""
+    """Position ids ``(P, L)`` and the rope delta of one unpadded sequence under ``profile``.
+
+    ``audio_videos``: ``(video number, index of its audio start fence, audio tokens)`` of
+    each video whose audio track is interleaved with its frames."""
     if profile.rope == "1d":
         return rope_1d(len(modality_ids)), 0
     advance = profile.rope_advance or advance
     if profile.rope == "mrope-frames":  # each temporal patch its own item (timestamps between)
         video_grid_thw = frame_grids(video_grid_thw)
     steps = video_time_steps(second_per_grid_ts, profile.tokens_per_second, len(video_grid_thw))
+    keep = np.ones(len(video_grid_thw), dtype=bool)
+    fused = []
+    for v, start, audio_tokens in audio_videos:
+        assert profile.audio_in_video_chunk is not None and profile.tokens_per_second is not None
+        keep[v] = False
+        rel, adv = audio_video_positions(
+            video_grid_thw[v], audio_tokens, float(second_per_grid_ts[v]),
+            merge_size=profile.merge_size, ticks_per_second=profile.tokens_per_second,
+            ticks_per_chunk=int(profile.tokens_per_second * profile.audio_in_video_chunk),
+        )  # fmt: skip
+        fused.append((start, rel, adv))
     return mrope(
         modality_ids,
         image_grid_thw,
-        video_grid_thw,
+        video_grid_thw[keep],
         merge_size=profile.merge_size,
-        video_steps=steps,
+        video_steps=steps[keep],
         advance=advance,
+        fused=fused,
     )
 
 
@@ -430,7 +510,17 @@ def plan_sequence(
     spg = np.array(
         [it.seconds_per_grid for it in layout.items if it.kind == "video"], dtype=np.float32
     )
-    pos, delta = positions(layout.modality_ids, image_grid, video_grid, spg, profile, advance)
+    videos = [it for it in layout.items if it.kind == "video"]
+    starts = {s.index: s.start for s in layout.spans if s.modality == "video"}
+    opens = int(profile.tokens.video_start is not None)  # the audio fence follows the video's
+    audio_videos = [
+        (v, starts[it.index] + opens, it.audio.tokens)
+        for v, it in enumerate(videos)
+        if it.audio is not None
+    ]
+    pos, delta = positions(
+        layout.modality_ids, image_grid, video_grid, spg, profile, advance, audio_videos
+    )
     return SequencePlan(
         input_ids=layout.input_ids,
         modality_ids=layout.modality_ids,

@@ -15,6 +15,10 @@ M-RoPE rule (vectorised, no per-token Python loop):
   vLLM implement it): the item's largest position + 1. Both agree for images and for videos
   whose scaled time span does not exceed their spatial side.
 
+Qwen2.5-Omni's video with its audio track interleaved (``use_audio_in_video``) is placed by
+its own rule (:func:`audio_video_positions`): both start fences at one position, video and
+audio tokens in 2 s chunks at their time ticks, both end fences after the last chunk.
+
 Qwen3-VL and GLM-4V (``rope="mrope-frames"``) write a timestamp text between the temporal
 patches of a video, so each patch is its own item of grid ``(1, H, W)`` (:func:`frame_grids`),
 placed like an image; their timestamps are text, not temporal positions.
@@ -24,13 +28,15 @@ The M-RoPE delta is ``max(position) + 1 - length``: where generated tokens conti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
-from mmtok.fusion.layout import Modality
+from mmtok.fusion.layout import Modality, interleave, tick_chunks
 
 Advance = Literal["max", "spatial"]
+_FUSED = 9  # run code of a video interleaved with its audio track (not a modality id)
 
 
 def rope_1d(length: int) -> np.ndarray:
@@ -59,6 +65,44 @@ def frame_grids(video_grid_thw: np.ndarray) -> np.ndarray:
     return out
 
 
+def audio_video_positions(
+    grid_thw: Sequence[int],
+    audio_tokens: int,
+    seconds_per_grid: float,
+    *,
+    merge_size: int,
+    ticks_per_second: float,
+    ticks_per_chunk: int,
+) -> tuple[np.ndarray, int]:
+    """Qwen2.5-Omni's positions of a video with its audio track interleaved, relative to the
+    item's first position: ``(3, n + 2)`` int64 from its audio start fence (at ``-1``, beside
+    the video start fence) to its audio end fence, and where the text after continues (the
+    last chunk's largest position + 1, where the end fence also sits).
+
+    Video token ``(τ, r, c)`` sits at ``(⌊τ · spg · tps⌋, r, c)`` (float32, as the model),
+    audio token ``i`` at ``(i, i, i)``; both are cut into chunks of ``ticks_per_chunk`` by
+    those integer ticks (:func:`~mmtok.fusion.layout.tick_chunks`) and interleaved."""
+    t, h, w = (int(grid_thw[0]), int(grid_thw[1]) // merge_size, int(grid_thw[2]) // merge_size)
+    steps = np.arange(t, dtype=np.float32) * np.float32(seconds_per_grid)
+    ticks = (steps * np.float32(ticks_per_second)).astype(np.int64)
+    video = np.stack(
+        [
+            np.repeat(ticks, h * w),
+            np.tile(np.repeat(np.arange(h, dtype=np.int64), w), t),
+            np.tile(np.arange(w, dtype=np.int64), t * h),
+        ]
+    )  # (3, t·h·w)
+    audio = np.broadcast_to(np.arange(audio_tokens, dtype=np.int64), (3, audio_tokens))
+    source = {Modality.VIDEO: video, Modality.AUDIO: audio}
+    chunks = interleave(
+        tick_chunks(video[0], ticks_per_chunk), tick_chunks(audio[0], ticks_per_chunk)
+    )
+    blocks = [source[m][:, a:b] for m, a, b in chunks]
+    end = int(blocks[-1].max()) + 1
+    fences = np.array([[-1], [-1], [-1]], dtype=np.int64), np.full((3, 1), end, dtype=np.int64)
+    return np.concatenate([fences[0], *blocks, fences[1]], axis=1), end
+
+
 def _runs(vision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end of every maximal run of one nonzero code (image or video tokens)."""
     edges = np.flatnonzero(vision[1:] != vision[:-1]) + 1
@@ -75,13 +119,17 @@ def mrope(
     merge_size: int,
     video_steps: np.ndarray | None = None,
     advance: Advance = "spatial",
+    fused: Sequence[tuple[int, np.ndarray, int]] = (),
 ) -> tuple[np.ndarray, int]:
     """M-RoPE position ids of one unpadded sequence and its delta.
 
     ``modality_ids`` ``(L,)``: each image or video item is one run of ``IMAGE``/``VIDEO``
     tokens (fences between items); ``*_grid_thw`` ``(n, 3)`` encoder patch grids in order;
-    ``video_steps`` ``(V,)`` from :func:`video_time_steps`. Returns ``(3, L)`` int64 and
-    the delta. Raises ``ValueError`` when runs and grids disagree.
+    ``video_steps`` ``(V,)`` from :func:`video_time_steps`. ``fused``: items placed by
+    their own relative positions, ``(start index, (3, n) positions, advance)`` each (a video
+    with its audio track, :func:`audio_video_positions`; not among ``video_grid_thw``).
+    Returns ``(3, L)`` int64 and the delta. Raises ``ValueError`` when runs and grids
+    disagree.
     """
     mod = np.asarray(modality_ids)
     length = len(mod)
@@ -89,6 +137,8 @@ def mrope(
         return np.zeros((3, 0), dtype=np.int64), 0
     image, video = int(Modality.IMAGE), int(Modality.VIDEO)  # plain ints: fast comparisons
     vision = np.where((mod == image) | (mod == video), mod, 0).astype(np.int8)
+    for start, rel, _ in fused:
+        vision[start : start + rel.shape[1]] = _FUSED
     starts, ends = _runs(vision)
     kinds = vision[starts]
     k = len(starts)
@@ -104,10 +154,15 @@ def mrope(
         grids[sel] = given
         if step is not None:
             steps[sel] = step
+    fused_sel = kinds == _FUSED
+    if int(fused_sel.sum()) != len(fused):
+        raise ValueError(f"{int(fused_sel.sum())} fused runs but {len(fused)} fused items")
     t = grids[:, 0]
     h = grids[:, 1] // merge_size
     w = grids[:, 2] // merge_size
-    n = t * h * w
+    grid_tokens = t * h * w  # fused items have no grid here: 0 rows, 0 tokens
+    n = grid_tokens.copy()
+    n[fused_sel] = [rel.shape[1] for _, rel, _ in fused]
     if not np.array_equal(n, ends - starts):
         runs, sizes = (ends - starts).tolist(), n.tolist()
         raise ValueError(f"item token runs {runs} do not match grids {sizes}")
@@ -116,6 +171,7 @@ def mrope(
     t_last = ((t - 1).astype(np.float32) * steps).astype(np.int64)
     spatial = np.maximum(h, w)
     adv = np.maximum(t_last + 1, spatial) if advance == "max" else spatial
+    adv[fused_sel] = [a for _, _, a in fused]
 
     # Per-token values are per-item (or per-row) values repeated: no scatter loop and no
     # per-token Python. Text is shifted by what the items before it added beyond their own
@@ -136,9 +192,11 @@ def mrope(
     height_pos = first[row_item] + row_in_item - frame * h[row_item]
     row_w = w[row_item]
     row_start = np.cumsum(row_w) - row_w  # index of each row's first vision token
-    vis = vision > 0
+    vis = (vision == image) | (vision == video)
     # Row views, then a boolean mask: numpy's fast path (``pos[0, vis]`` is ~7× slower).
     pos[0][vis] = np.repeat(time_pos, row_w)
     pos[1][vis] = np.repeat(height_pos, row_w)
-    pos[2][vis] = np.arange(int(n.sum())) - np.repeat(row_start - first[row_item], row_w)
+    pos[2][vis] = np.arange(int(grid_tokens.sum())) - np.repeat(row_start - first[row_item], row_w)
+    for (start, rel, _), base in zip(fused, first[fused_sel], strict=True):
+        pos[:, start : start + rel.shape[1]] = base + rel
     return pos, int(pos.max()) + 1 - length

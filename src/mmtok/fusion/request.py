@@ -251,7 +251,8 @@ class ImagePart(_MediaPart):
     """An image; ``min_pixels``/``max_pixels`` override a dynamic-resolution profile's limits,
     ``max_image_size`` (longest side, pixels) a max-side profile's (Pixtral), ``max_tiles`` a
     tiled profile's tile cap (Llama 4, LLaVA-OneVision's ``anyres_max_N``), and
-    ``do_pan_and_scan`` turns Gemma 3's crops on or off."""
+    ``do_pan_and_scan`` turns Gemma 3's crops on or off; ``longest_edge`` is the side
+    Idefics3 / SmolVLM resize an image's longest side to before splitting it."""
 
     type: Literal["image"] = "image"
     path: Path | None = Field(None, validation_alias=AliasChoices("path", "image", "url"))
@@ -260,10 +261,12 @@ class ImagePart(_MediaPart):
     max_image_size: PositiveInt | None = None
     max_tiles: PositiveInt | None = None
     do_pan_and_scan: bool | None = None
+    longest_edge: PositiveInt | None = None  # Idefics3 / SmolVLM's size.longest_edge (pixels)
 
 
 class VideoPart(_MediaPart):
-    """A video; sampling (``fps``, ``max_frames``) and frame pixel limits per item."""
+    """A video; sampling (``fps``, ``max_frames``) and frame pixel limits per item;
+    ``use_audio_in_video``: its audio track interleaved with its frames (Qwen2.5-Omni)."""
 
     type: Literal["video"] = "video"
     path: Path | None = Field(None, validation_alias=AliasChoices("path", "video", "url"))
@@ -271,6 +274,7 @@ class VideoPart(_MediaPart):
     max_frames: PositiveInt | None = None
     min_pixels: PositiveInt | None = None
     max_pixels: PositiveInt | None = None
+    use_audio_in_video: bool | None = None
 
 
 class AudioPart(_MediaPart):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from mmtok.audio.plan import AudioPlan
-from mmtok.errors import MediaError
+from mmtok.errors import MediaError, UnsupportedMediaError
 from mmtok.fusion.layout import Span
 from mmtok.fusion.plan import ItemPlan, SequencePlan, TokenizerLike, plan_sequence
 from mmtok.fusion.positions import Advance
@@ -79,19 +79,24 @@ def _load_video(item: ItemPlan) -> Any:
     from mmtok.video.pixels import load_frames  # torch: only when video pixels are asked for
 
     assert isinstance(item.detail, VideoPlan) and item.selection is not None
+    if item.profile.video_frame_text is not None:  # frames as image views: counted, not loaded
+        raise UnsupportedMediaError(
+            item.source, f"video pixels of {item.profile.name} are not implemented (plan only)"
+        )
     return load_frames(item.input, item.profile, item.selection, item.detail)
 
 
 def _load_audio(item: ItemPlan) -> Any:
     from mmtok.audio.features import load_audio_features
 
-    assert isinstance(item.detail, AudioPlan)
+    planned = item.audio if item.audio is not None else item.detail  # a video's own track
+    assert isinstance(planned, AudioPlan)
     features = load_audio_features(item.input, item.profile)
-    if features.plan.window_tokens != item.detail.window_tokens:
+    if features.plan.window_tokens != planned.window_tokens:
         raise MediaError(
             item.source,
             f"decoded audio gives {features.plan.tokens} tokens but its header "
-            f"{item.detail.tokens}; the container's duration is wrong",
+            f"{planned.tokens}; the container's duration is wrong",
         )
     return features
 
@@ -104,6 +109,8 @@ def load(plan: SequencePlan) -> Encoded:
     loaded = {kind: [] for kind in _LOADERS}  # type: dict[str, list[Any]]
     for item in plan.items:
         loaded[item.kind].append(_LOADERS[item.kind](item))
+        if item.audio is not None:  # its audio track, in sequence order with the other audio
+            loaded["audio"].append(_load_audio(item))
     return Encoded(
         input_ids=plan.input_ids,
         attention_mask=np.ones(len(plan.input_ids), dtype=np.int64),

@@ -155,7 +155,9 @@ def _exact_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.n
     return np.ascontiguousarray(normed.transpose(2, 0, 1))
 
 
-def _pad_to_square(image: Image.Image, fill: tuple[int, ...]) -> Image.Image:
+def pad_to_square(image: Image.Image, fill: tuple[int, ...]) -> Image.Image:
+    """The image centred on a ``max(w, h)``² canvas of colour ``fill`` (RGB 0..255): LLaVA's
+    ``pad_to_square`` and Janus's padding (the left/top margin rounds down)."""
     side = max(image.size)
     canvas = Image.new("RGB", (side, side), fill)
     canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
@@ -180,7 +182,7 @@ def _llava_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.n
     policy = profile.resize
     assert isinstance(policy, FixedSize)
     if policy.pad_to_square:
-        image = _pad_to_square(image, tuple(int(m * 255) for m in profile.image_mean))
+        image = pad_to_square(image, tuple(int(m * 255) for m in profile.image_mean))
     view = _fixed_view(image, policy.shortest_edge, policy.crop)
     return np.ascontiguousarray(normalize_hwc(view, profile).transpose(2, 0, 1))
 

@@ -19,7 +19,7 @@ from mmtok.image.policies import ImagePlan, ResizePolicy
 from mmtok.profiles.dims import LLAMA_3_8B, LLMSpec, VisionSpec
 from mmtok.text.templates import PLAIN, ChatTemplate
 from mmtok.video.sampling import FrameRule
-from mmtok.video.timestamps import TimestampStyle
+from mmtok.video.timestamps import FrameText, TimestampStyle
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -45,6 +45,7 @@ class SpecialTokens:
     frame_sep: str | None = None
     frame_start: str | None = None  # opens each temporal patch of a video (Qwen3-VL, GLM-4V)
     frame_end: str | None = None  # closes each temporal patch of a video
+    frame_global: str | None = None  # after each frame's opening fence (SmolVLM's <global-img>)
     audio: str | None = None
     audio_start: str | None = None
     audio_end: str | None = None
@@ -139,6 +140,9 @@ class Profile:
     video_cap_tokens: int | None = None
     video_max_seconds: float | None = None
     video_timestamps: TimestampStyle | None = None
+    # Text around the frames of a video laid out as one image view per frame (InternVL3's
+    # ``FrameN:`` labels, SmolVLM2's intro and timestamps; frames sized by ``video_size``).
+    video_frame_text: FrameText | None = None
     template: ChatTemplate = PLAIN
     llm: LLMSpec = LLAMA_3_8B
     vision: VisionSpec | None = None
@@ -155,6 +159,29 @@ class Profile:
     audio_text: ViewText | None = None
     rope_advance: Literal["max", "spatial"] | None = None
     several_images: SeveralImages | None = None  # ``None``: every image laid out alone
+    # A video's audio track interleaved with its frames (Qwen2.5-Omni's ``use_audio_in_video``):
+    # seconds per interleaved chunk (``None``: the family cannot), and whether videos use it
+    # unless a request's part says (``VideoPart.use_audio_in_video``).
+    audio_in_video_chunk: float | None = None
+    use_audio_in_video: bool = False
+    # Seconds per temporal patch in video position ids: ``T / sampled fps`` (Qwen2.5-VL's
+    # ``second_per_grid_ts``) or ``T / fps`` asked for (Qwen2.5-Omni's processor).
+    video_grid_seconds: Literal["sampled", "fps"] = "sampled"
+    # Model inputs renamed (``None``: dropped) for a family whose ``forward`` names them
+    # otherwise (Qwen2.5-Omni: ``video_second_per_grid``, no ``mm_token_type_ids``).
+    input_names: tuple[tuple[str, str | None], ...] = ()
+    # Fixed-size video frames (LLaVA-OneVision): every sampled frame resized to ``video_size``
+    # ``(h, w)`` (aspect ratio not kept; ``None``: smart resize within the video pixel limits),
+    # its ``h/p × w/p`` features pooled by ``video_pool`` per side (rounded up: 27 → 14), and
+    # ``video_additional_tokens`` placeholders after the whole video (its newline).
+    # ``video_num_frames``: the default sampling is ``uniform`` with this many frames
+    # (``None``: ``fps``). ``video_inputs``: ``patches`` (flattened patches + ``video_grid_thw``)
+    # or ``frames`` (``pixel_values_videos`` ``(videos, frames, 3, h, w)``).
+    video_size: tuple[int, int] | None = None
+    video_pool: int = 1
+    video_additional_tokens: int = 0
+    video_num_frames: int | None = None
+    video_inputs: Literal["patches", "frames"] = "patches"
     source: str = "built-in"
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 

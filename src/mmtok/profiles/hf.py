@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mmtok.audio.mel import MelConfig
 from mmtok.errors import ConfigError
 from mmtok.image.policies import (
     AnyRes,
@@ -55,6 +56,7 @@ from mmtok.image.policies import (
 from mmtok.profiles.base import CLIP_MEAN, CLIP_STD, Profile
 from mmtok.profiles.dims import llm_from_config, vision_from_config
 from mmtok.profiles.gemma3 import GEMMA3
+from mmtok.profiles.gemma3n import GEMMA3N
 from mmtok.profiles.glm4v import GLM4V
 from mmtok.profiles.idefics3 import IDEFICS3, SMOLVLM
 from mmtok.profiles.internvl import INTERNVL3
@@ -62,8 +64,11 @@ from mmtok.profiles.llama4 import LLAMA4
 from mmtok.profiles.llava import LLAVA_1_5, LLAVA_NEXT
 from mmtok.profiles.llava_onevision import LLAVA_ONEVISION
 from mmtok.profiles.mistral3 import MISTRAL3
+from mmtok.profiles.omni import QWEN2_5_OMNI
 from mmtok.profiles.qwen import QWEN2_5_VL, QWEN2_VL
 from mmtok.profiles.qwen3 import QWEN3_VL
+from mmtok.profiles.qwen_audio import QWEN2_AUDIO
+from mmtok.profiles.voxtral import VOXTRAL
 
 Config = Mapping[str, Any]
 
@@ -111,6 +116,22 @@ class ProcessorRule:
     # reading the family's own ``keys`` into the built profile (``None``: none).
     token_keys: Mapping[str, str] | None = None
     finish: Callable[[Profile, Settings], Profile] | None = None
+    # The tower's ``vision_config.patch_size`` default where config.json, not the image
+    # processor, gives the patch (Idefics3 / SmolVLM: SmolVLM-256M/500M use 16, not 14).
+    vision_patch: int | None = None
+    # A video is one image view per frame (InternVL, SmolVLM): read by _frame_video_changes.
+    frame_views: bool = False
+    # A function reading the family's video processor settings (``video_keys``) into the
+    # profile after :func:`_video_changes` (``None``: none).
+    video_finish: Callable[[Profile, Settings, Profile], Profile] | None = None
+    # The feature extractor classes it is used with (audio families), and whether the
+    # folder's front end may differ from the profile's (``False``: Voxtral, whose token count
+    # follows mistral-common's own audio settings, not the feature extractor's).
+    feature_extractors: tuple[str, ...] = ()
+    audio_from_folder: bool = True
+    # Video processor settings the processor passes to every call, whatever the folder says
+    # (Qwen2.5-Omni's ``videos_kwargs`` size): a different saved value is refused.
+    video_fixed: Config = field(default_factory=dict)
 
 
 # --- resize rules, one reader per image processor class ---------------------------------------
@@ -420,6 +441,87 @@ IMAGE_PROCESSORS: dict[str, ImageRule] = {
 }
 """Image processor class (``Fast``/``Pil`` suffix dropped) → how mmtok reads it."""
 
+# --- audio front ends, one reader per feature extractor class ---------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureRule:
+    """How one transformers feature extractor class reads into the profile's log-mel front
+    end: ``read`` builds the :class:`MelConfig` from its settings (class ``defaults`` under
+    them); ``keys`` it reads; ``fixed`` the settings mmtok implements at one value only;
+    ``derived`` keys it saves but recomputes from the others on loading."""
+
+    read: Callable[[Settings, Profile], MelConfig]
+    defaults: Config
+    keys: frozenset[str] = frozenset()
+    fixed: Config = field(default_factory=dict)
+    derived: frozenset[str] = frozenset()
+
+    def all_keys(self) -> frozenset[str]:
+        return self.keys | frozenset(self.fixed) | self.derived
+
+
+def _whisper_mel(src: Settings, base: Profile) -> MelConfig:
+    """``WhisperFeatureExtractor``: ``feature_size`` mel bins, ``n_fft``, ``hop_length`` at
+    ``sampling_rate``, windows of ``chunk_length`` seconds (a whole number of hops)."""
+    mel = MelConfig(
+        sample_rate=_int(src, "sampling_rate", src.get("sampling_rate")),
+        n_fft=_int(src, "n_fft", src.get("n_fft")),
+        hop_length=_int(src, "hop_length", src.get("hop_length")),
+        n_mels=_int(src, "feature_size", src.get("feature_size")),
+        chunk_length=_int(src, "chunk_length", src.get("chunk_length")),
+    )
+    if mel.window_samples % mel.hop_length:
+        raise ConfigError(
+            f"{src.file}: chunk_length · sampling_rate ({mel.window_samples}) is not a whole "
+            f"number of hop_length ({mel.hop_length}) hops; not implemented by mmtok"
+        )
+    return mel
+
+
+def _own_mel(src: Settings, base: Profile) -> MelConfig:
+    """A front end mmtok implements at its class defaults only (``FeatureRule.fixed``)."""
+    return base.audio_encoder.mel
+
+
+_WHISPER = {"feature_size": 80, "sampling_rate": 16_000, "hop_length": 160, "chunk_length": 30,
+            "n_fft": 400}  # fmt: skip
+_FEATURE_FIXED = {"padding_value": 0.0, "padding_side": "right", "dither": 0.0}
+
+FEATURE_EXTRACTORS: dict[str, FeatureRule] = {
+    "WhisperFeatureExtractor": FeatureRule(
+        _whisper_mel,
+        _WHISPER,
+        frozenset(_WHISPER),
+        _FEATURE_FIXED,
+        # recomputed from chunk_length and hop_length; the mask is the processor's choice
+        frozenset({"n_samples", "nb_max_frames", "return_attention_mask"}),
+    ),
+    "Gemma3nAudioFeatureExtractor": FeatureRule(
+        _own_mel,
+        {},
+        fixed={
+            **_FEATURE_FIXED,
+            "feature_size": 128,
+            "sampling_rate": 16_000,
+            "frame_length": 512,
+            "hop_length": 160,
+            "fft_length": 1024,
+            "fft_overdrive": True,
+            "min_frequency": 125.0,
+            "max_frequency": 7600.0,
+            "preemphasis": 0.97,
+            "preemphasis_htk_flavor": True,
+            "input_scale_factor": 1.0,
+            "mel_floor": 1e-5,
+            "per_bin_mean": None,
+            "per_bin_stddev": None,
+        },
+        derived=frozenset({"return_attention_mask"}),
+    ),
+}
+"""Feature extractor class → how mmtok reads its front end (audio families)."""
+
 # --- processor keys of the families that read their own -------------------------------------
 
 
@@ -446,6 +548,44 @@ def _onevision_features(profile: Profile, src: Settings) -> Profile:
         profile.several_images, resize=FixedSize(tile, tile, pad_to_square=True)
     )
     return replace(profile.with_options(max_tiles=int(ratio[1])), several_images=several)
+
+
+def _onevision_video(profile: Profile, src: Settings, base: Profile) -> Profile:
+    """``LlavaOnevisionVideoProcessor``: frames resized to ``size`` (``{height, width}``, which
+    must be the image tile: the model pools the tower's ``tile / patch`` grid), normalised as
+    the images are; ``num_frames`` (uniform) or ``fps`` is the default sampling, never both
+    (transformers refuses them together). ``min_frames``/``max_frames`` are not read by its
+    sampler, so ``base``'s stay."""
+    tile = profile.resize.tile  # type: ignore[union-attr]
+    if _flag(src, "do_center_crop"):
+        raise ConfigError(f"{src.file}: do_center_crop=true is not implemented by mmtok (video)")
+    size = _square(src, "size") if src.get("size") is not None else tile
+    if size != tile:
+        raise ConfigError(
+            f"{src.file}: size {src.get('size')} differs from the image tile ({tile}²); the "
+            "model pools the tower's features of a tile-sized frame"
+        )
+    for key, own in (("image_mean", profile.image_mean), ("image_std", profile.image_std)):
+        value = src.get(key)
+        if value is not None and tuple(float(v) for v in value) != own:
+            raise ConfigError(f"{src.file}: {key}={value} differs from the image processor's")
+    factor = src.get("rescale_factor")
+    if factor is not None and float(factor) != profile.rescale_factor:
+        raise ConfigError(f"{src.file}: rescale_factor={factor} differs from the image processor's")
+    frames = src.get("num_frames")
+    if frames is not None and src.get("fps") is not None:
+        raise ConfigError(f"{src.file}: num_frames and fps are mutually exclusive")
+    if frames is not None:
+        frames = _int(src, "num_frames", frames)
+    elif src.get("fps") is None:
+        frames = base.video_num_frames
+    return replace(
+        profile,
+        video_size=(size, size),
+        video_num_frames=frames,
+        video_min_frames=base.video_min_frames,
+        video_max_frames=base.video_max_frames,
+    )
 
 
 def _gemma3_views(profile: Profile, src: Settings) -> Profile:
@@ -511,6 +651,27 @@ def _llama4_tiles(profile: Profile, src: Settings) -> Profile:
     return replace(profile, merge_size=math.isqrt(down))
 
 
+def _gemma3n(profile: Profile, src: Settings) -> Profile:
+    """Gemma 3n: one ``size²`` view (``SiglipImageProcessor``'s square ``size``) of
+    ``image_seq_length`` soft tokens — the MobileNet's square output grid — and
+    ``audio_seq_length`` soft tokens per audio clip, as ``Gemma3nProcessor`` writes them."""
+    size = profile.resize
+    if not isinstance(size, ExactSize) or size.height != size.width:
+        raise ConfigError(f"{src.file}: Gemma3nProcessor's image size must be a square")
+    seq = _int(src, "image_seq_length", src.get("image_seq_length"))
+    side = math.isqrt(seq)
+    if side * side != seq or size.height % side:
+        raise ConfigError(f"{src.file}: image_seq_length={seq} is not a square grid over the view")
+    audio = _int(src, "audio_seq_length", src.get("audio_seq_length"))
+    return replace(
+        profile,
+        resize=PanScan(size=size.height),
+        patch_size=size.height // side,
+        merge_size=1,
+        audio_encoder=replace(profile.audio_encoder, fixed_tokens=audio),
+    )
+
+
 _QWEN_KEYS = {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"}
 # Qwen2VLVideoProcessor saves max_video_tokens (used only with cap_pixels_per_frame, which
 # stays refused for Qwen2-VL / 2.5-VL: their cap is not implemented).
@@ -522,7 +683,41 @@ _LLAVA_KEYS = {
     "image_token": "<image>",
 }
 
+_QWEN_AUDIO_TOKENS = {
+    "audio_token": "<|AUDIO|>",
+    "audio_bos_token": "<|audio_bos|>",
+    "audio_eos_token": "<|audio_eos|>",
+}
+_QWEN_AUDIO_ROLES = {"audio_token": "audio", "audio_bos_token": "audio_start",
+                     "audio_eos_token": "audio_end"}  # fmt: skip
+_WHISPER_FE = ("WhisperFeatureExtractor",)
+
 PROCESSORS: dict[str, ProcessorRule] = {
+    "Qwen2AudioProcessor": ProcessorRule(
+        QWEN2_AUDIO,
+        (),
+        _QWEN_AUDIO_TOKENS,
+        token_keys=_QWEN_AUDIO_ROLES,
+        feature_extractors=_WHISPER_FE,
+    ),
+    # Qwen2.5-Omni reads its tokens from the tokenizer; every call passes its own video size.
+    "Qwen2_5OmniProcessor": ProcessorRule(
+        QWEN2_5_OMNI,
+        ("Qwen2VLImageProcessor",),
+        video_keys=_QWEN2_VIDEO | {"cap_pixels_per_frame"},
+        feature_extractors=_WHISPER_FE,
+        video_fixed={"size": {"shortest_edge": 128 * 28 * 28, "longest_edge": 768 * 28 * 28}},
+    ),
+    "VoxtralProcessor": ProcessorRule(
+        VOXTRAL, (), feature_extractors=_WHISPER_FE, audio_from_folder=False
+    ),
+    "Gemma3nProcessor": ProcessorRule(
+        GEMMA3N,
+        ("SiglipImageProcessor",),
+        {"image_seq_length": 256, "audio_seq_length": 188},
+        finish=_gemma3n,
+        feature_extractors=("Gemma3nAudioFeatureExtractor",),
+    ),
     "Qwen2VLProcessor": ProcessorRule(
         QWEN2_VL, ("Qwen2VLImageProcessor",), _QWEN_KEYS, video_keys=_QWEN2_VIDEO
     ),
@@ -558,7 +753,9 @@ PROCESSORS: dict[str, ProcessorRule] = {
             "video_token": "<video>",
             "vision_aspect_ratio": "anyres_max_9",
         },
+        video_keys=frozenset({"num_frames"}),
         finish=_onevision_features,
+        video_finish=_onevision_video,
     ),
     "Gemma3Processor": ProcessorRule(
         GEMMA3, ("Gemma3ImageProcessor",), {"image_seq_length": 256}, finish=_gemma3_views
@@ -575,18 +772,22 @@ PROCESSORS: dict[str, ProcessorRule] = {
         ("GotOcr2ImageProcessor",),
         {"image_seq_length": 256},
         finish=_view_tokens("image_seq_length"),
+        frame_views=True,
     ),
     "Idefics3Processor": ProcessorRule(
         IDEFICS3,
         ("Idefics3ImageProcessor",),
         {"image_seq_len": 169},
         finish=_view_tokens("image_seq_len"),
+        vision_patch=32,  # Idefics3VisionConfig / SmolVLMVisionConfig default
     ),
     "SmolVLMProcessor": ProcessorRule(
         SMOLVLM,
         ("SmolVLMImageProcessor",),
         {"image_seq_len": 169},
         finish=_view_tokens("image_seq_len"),
+        vision_patch=32,  # Idefics3VisionConfig / SmolVLMVisionConfig default
+        frame_views=True,
     ),
     "PixtralProcessor": ProcessorRule(
         MISTRAL3,
@@ -604,6 +805,11 @@ PROCESSORS: dict[str, ProcessorRule] = {
 ``processor_config.json`` keys it reads, with its constructor's defaults."""
 
 MODEL_TYPES: dict[str, tuple[str, str]] = {
+    "qwen2_audio": ("Qwen2AudioProcessor", ""),
+    "qwen2_5_omni": ("Qwen2_5OmniProcessor", "Qwen2VLImageProcessor"),
+    "qwen2_5_omni_thinker": ("Qwen2_5OmniProcessor", "Qwen2VLImageProcessor"),
+    "voxtral": ("VoxtralProcessor", ""),
+    "gemma3n": ("Gemma3nProcessor", "SiglipImageProcessor"),
     "qwen2_vl": ("Qwen2VLProcessor", "Qwen2VLImageProcessor"),
     "qwen2_5_vl": ("Qwen2_5_VLProcessor", "Qwen2VLImageProcessor"),
     # a vision tower saved on its own (its config names the tower, not the whole model)
@@ -676,7 +882,14 @@ VIDEO_KEYS: dict[str, str] = {
 """Video processor settings → the :class:`Profile` fields they set."""
 
 _PROCESSOR_INERT = frozenset(
-    {"processor_class", "chat_template", "auto_map", "image_processor", "video_processor"}
+    {
+        "processor_class",
+        "chat_template",
+        "auto_map",
+        "image_processor",
+        "video_processor",
+        "feature_extractor",
+    }
 )
 _TOKEN_KEYS = {
     "image_token": "image",
@@ -766,11 +979,11 @@ def _classes(folder: Path, config: Settings, proc: Settings, image: Settings) ->
             f"(supported: {', '.join(sorted(PROCESSORS))})"
         )
     rule = PROCESSORS[processor]
-    image_cls = image_cls or rule.image_processors[0]
-    if image_cls not in rule.image_processors:
+    image_cls = image_cls or (rule.image_processors[0] if rule.image_processors else "")
+    if (image_cls or rule.image_processors) and image_cls not in rule.image_processors:
         raise ConfigError(
             f"{image_file}: image_processor_type {image_cls!r} is not used with {processor} "
-            f"({proc_file}); it uses {', '.join(rule.image_processors)}"
+            f"({proc_file}); it uses {', '.join(rule.image_processors) or 'no image processor'}"
         )
     return processor, image_cls
 
@@ -841,6 +1054,103 @@ def _video_changes(
     return changes
 
 
+_MEL_KEYS = {"sample_rate": "sampling_rate", "n_fft": "n_fft", "hop_length": "hop_length",
+             "n_mels": "feature_size", "chunk_length": "chunk_length"}  # fmt: skip
+
+
+def _audio_changes(
+    src: Settings, feature: FeatureRule, rule: ProcessorRule, base: Profile
+) -> dict[str, Any]:
+    """The audio encoder a feature extractor's settings give (its class defaults under
+    them); a setting mmtok does not implement is refused naming the file and key."""
+    for key, value in src.data.items():
+        if value is None or key in INERT_KEYS or key in feature.keys or key in feature.derived:
+            continue
+        if key in feature.fixed:
+            if value != feature.fixed[key]:
+                raise ConfigError(
+                    f"{src.file}: {key}={value!r} is not implemented by mmtok "
+                    f"(it implements {feature.fixed[key]!r})"
+                )
+        elif _active(value):
+            raise ConfigError(f"{src.file}: {key}={value!r} is not implemented by mmtok")
+    given = {k: v for k, v in src.data.items() if v is not None}
+    mel = feature.read(Settings({**feature.defaults, **given}, src.file), base)
+    own = base.audio_encoder.mel
+    if not rule.audio_from_folder and mel != own:
+        name = next(f for f in _MEL_KEYS if getattr(mel, f) != getattr(own, f))
+        raise ConfigError(
+            f"{src.file}: {_MEL_KEYS[name]}={getattr(mel, name)!r} is not implemented: "
+            f"{base.name} counts tokens by its own audio settings ({getattr(own, name)!r})"
+        )
+    return {"audio_encoder": replace(base.audio_encoder, mel=mel)}
+
+
+def _feature_class(src: Settings, rule: ProcessorRule, processor: str) -> FeatureRule:
+    """The feature extractor ``src`` names (``feature_extractor_type``), or the processor's
+    own when it names none; one the processor is never used with is refused."""
+    name = _class_name(src.get("feature_extractor_type")) or rule.feature_extractors[0]
+    if name not in rule.feature_extractors:
+        raise ConfigError(
+            f"{src.file}: feature_extractor_type {name!r} is not used with {processor}; it "
+            f"uses {', '.join(rule.feature_extractors)}"
+        )
+    return FEATURE_EXTRACTORS[name]
+
+
+def _split(src: Settings, keys: frozenset[str]) -> tuple[Settings, Settings]:
+    """One settings file read by two classes (a legacy ``preprocessor_config.json`` holding
+    the image processor's and the feature extractor's keys): ``(keys'', the rest)``."""
+    mine = {k: v for k, v in src.data.items() if k in keys}
+    rest = {k: v for k, v in src.data.items() if k not in keys}
+    return Settings(mine, src.file), Settings(rest, src.file)
+
+
+_FRAME_VIDEO_KEYS = frozenset(
+    {"resample", "fps", "num_frames", "initial_shift", "video_sampling", "max_image_size", "do_pad"}
+)
+
+
+def _frame_video_changes(
+    src: Settings, image_rule: ImageRule, profile: Profile, extra: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """InternVL / SmolVLM video processors: every frame is one view of the image tile's
+    size (InternVL: a square ``size``; SmolVLM: ``max_image_size``, after ``size``'s
+    longest-edge resize, which moves pixels only), anything else is refused; ``fps`` and
+    ``num_frames`` (SmolVLM: ``video_sampling``'s ``fps`` and ``max_frames`` first, as its
+    constructor reads them) set the sampling rate and the frame cap. ``resample`` changes
+    only pixels, which mmtok does not load for these families."""
+    _check_keys(src, SHARED_IMAGE_KEYS | image_rule.keys | _FRAME_VIDEO_KEYS | extra)
+    tile = profile.resize.tile  # type: ignore[union-attr]
+    if src.get("initial_shift", True) is not True:
+        shift = src.get("initial_shift")
+        raise ConfigError(f"{src.file}: initial_shift={shift!r} is not implemented")
+    views, size = src.get("max_image_size"), src.get("size")
+    if isinstance(views, Mapping):  # SmolVLM: frames squared to max_image_size
+        side = _int(src, "max_image_size.longest_edge", views.get("longest_edge"))
+    elif isinstance(size, Mapping) and "height" in size:  # InternVL: frames resized to size
+        side = _square(src, "size")
+    elif not src.data:  # no video settings at all: the image processor's, as transformers
+        side = tile
+    else:
+        raise ConfigError(f"{src.file}: the frame size (size or max_image_size) is missing")
+    if side != tile:
+        raise ConfigError(
+            f"{src.file}: video frames of {side}² differ from the image tile ({tile}²); "
+            "mmtok implements frames at the tile size"
+        )
+    sampling = src.get("video_sampling", {})
+    fps = sampling.get("fps", src.get("fps")) if isinstance(sampling, Mapping) else src.get("fps")
+    cap = sampling.get("max_frames", src.get("num_frames")) if isinstance(
+        sampling, Mapping) else src.get("num_frames")  # fmt: skip
+    changes: dict[str, Any] = {"video_size": (tile, tile)}
+    if fps is not None:
+        changes["video_fps"] = float(fps)
+    if cap is not None:
+        changes["video_max_frames"] = _int(src, "num_frames", cap)
+    return changes
+
+
 def _processor_changes(src: Settings, rule: ProcessorRule, base: Profile) -> dict[str, Any]:
     """Token rules of ``processor_config.json``, with the processor's constructor defaults
     for the keys it omits (transformers' behaviour, also when the file is absent). A key
@@ -891,17 +1201,37 @@ def profile_from_folder(folder: Path) -> Profile:
             f"{folder}: no config.json, processor_config.json or preprocessor_config.json found"
         )
     processor, image_cls = _classes(folder, config, proc, image)
-    rule, image_rule = PROCESSORS[processor], IMAGE_PROCESSORS[image_cls]
+    rule, image_rule = PROCESSORS[processor], IMAGE_PROCESSORS.get(image_cls)
     base = rule.profile
     vision = config.get("vision_config", {})
     changes: dict[str, Any] = {"name": f"{base.name}@{folder.name}", "source": str(folder)}
+    if rule.feature_extractors:  # audio: the feature extractor's front end
+        features = _nested(folder, proc_data, "feature_extractor", "preprocessor_config.json")
+        feature = _feature_class(features, rule, processor)
+        if features.file == image.file:  # one legacy file for both
+            features, image = _split(image, feature.all_keys() | {"feature_extractor_type"})
+        changes.update(_audio_changes(features, feature, rule, base))
     if image.data or proc.data:
-        changes.update(_image_changes(image, image_rule, base))
+        if image_rule is not None:
+            changes.update(_image_changes(image, image_rule, base))
         changes.update(_processor_changes(proc, rule, base))
     elif vision.get("patch_size"):  # only config.json: the family preset, the tower's patch
         changes["patch_size"] = int(vision["patch_size"])
+    if rule.vision_patch is not None and config.data:
+        patch = vision.get("patch_size", rule.vision_patch)
+        changes["patch_size"] = _int(config, "vision_config.patch_size", patch)
     if vision.get("tokens_per_second") is not None:
         changes["tokens_per_second"] = float(vision["tokens_per_second"])
+    if base.audio_in_video_chunk is not None:  # Qwen2.5-Omni: the thinker's time positions
+        changes["tokens_per_second"] = base.tokens_per_second  # not its tower's
+        thinker = config.get("thinker_config", config.data)
+        for key, own in (("position_id_per_seconds", base.tokens_per_second),
+                         ("seconds_per_chunk", base.audio_in_video_chunk)):  # fmt: skip
+            if thinker.get(key) is not None and thinker[key] != own:
+                raise ConfigError(
+                    f"{config.file}: {key}={thinker[key]!r} is not implemented: the model "
+                    f"positions by it but {processor} lays tokens out by its own {own!r}"
+                )
     profile = replace(base, **changes)
     if rule.finish is not None and (image.data or proc.data):
         given = {k: v for k, v in proc.data.items() if k in rule.keys and v is not None}
@@ -911,7 +1241,17 @@ def profile_from_folder(folder: Path) -> Profile:
             folder, proc_data, "video_processor",
             "video_preprocessor_config.json", "preprocessor_config.json",
         )  # fmt: skip
-        profile = replace(profile, **_video_changes(video, image_rule, profile, rule.video_keys))
+        assert image_rule is not None
+        read = _frame_video_changes if rule.frame_views else _video_changes
+        profile = replace(profile, **read(video, image_rule, profile, rule.video_keys))
+        limits = (profile.video_min_pixels, profile.video_max_pixels)
+        if rule.video_fixed and limits != (base.video_min_pixels, base.video_max_pixels):
+            raise ConfigError(
+                f"{video.file}: video size {limits} is not implemented: {processor} passes "
+                f"its own {rule.video_fixed} to every call"
+            )
+        if rule.video_finish is not None:
+            profile = rule.video_finish(profile, video, base)
     source = str(folder / "config.json")
     llm = llm_from_config(config.data, base.llm, folder.name, source)
     tower = base.vision and vision_from_config(config.data, base.vision, folder.name, source)

@@ -5,7 +5,8 @@ image settings): ``GotOcr2ImageProcessor`` at 448² with ``crop_to_patches`` (th
 ``InternVLProcessor`` default), 1…12 tiles on the grid whose aspect ratio is closest to the
 image's, a 448² thumbnail after them when there is more than one; InternViT-300M (patch 14,
 32×32 patches) with pixel shuffle 0.5 (2×2 → 256 ``<IMG_CONTEXT>`` per tile), fenced by
-``<img>``/``</img>``; PIL bicubic, ImageNet mean/std; Qwen2.5-7B behind it.
+``<img>``/``</img>``; PIL bicubic, ImageNet mean/std; Qwen2.5-7B behind it. A video is one
+448² view per sampled frame, each written ``FrameN: <img>…</img>`` (``InternVLProcessor``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from mmtok.image.policies import TileGrid
 from mmtok.profiles.base import Profile, SpecialTokens
 from mmtok.profiles.dims import LLMSpec, VisionSpec
 from mmtok.text.templates import INTERNVL as INTERNVL_TEMPLATE
+from mmtok.video.timestamps import FrameText
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -26,9 +28,25 @@ INTERNVL3 = Profile(
     merge_size=2,  # pixel shuffle 0.5: 2×2 patches per token
     resize=TileGrid(tile=448, min_tiles=1, max_tiles=12),
     tokens=SpecialTokens(
-        image="<IMG_CONTEXT>", image_start="<img>", image_end="</img>", fences_in_count=True
+        image="<IMG_CONTEXT>",
+        image_start="<img>",
+        image_end="</img>",
+        fences_in_count=True,
+        video="<IMG_CONTEXT>",  # each frame one fenced view
+        frame_start="<img>",
+        frame_end="</img>",
     ),
     layout="dynamic",
+    modalities=("image", "video"),
+    # Video: each frame one 448² view (``InternVLVideoProcessor``'s size in the checkpoint),
+    # ``Frame{N}: <img>…</img>`` joined by newlines; ⌊duration · 1 fps⌋ frames, at most 8
+    # (the model card's ``num_frames=8``), each the middle of its segment.
+    video_size=(448, 448),
+    video_frame_rule="centered",
+    video_fps=1.0,
+    video_min_frames=1,
+    video_max_frames=8,
+    video_frame_text=FrameText(label="Frame{number}: ", sep="\n"),
     image_mean=IMAGENET_MEAN,
     image_std=IMAGENET_STD,
     template=INTERNVL_TEMPLATE,

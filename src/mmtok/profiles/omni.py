@@ -7,6 +7,13 @@ same stride-2 convolution and pool as Qwen2-Audio: 25 ``<|AUDIO|>`` per second i
 ``<|vision_bos|>``/``<|vision_eos|>``. M-RoPE: video time in steps of
 ``position_id_per_seconds = 25`` per second, audio positions advance like text, and the text
 after every item continues at the item's largest position + 1 (``get_rope_index``).
+Seconds per temporal patch are ``T / fps`` with the ``fps`` asked for (the processor's
+``video_second_per_grid``), not the sampled rate.
+
+``use_audio_in_video``: a video's audio track is counted as audio (300 s window) and its
+tokens interleaved with the frames' in 2 s chunks inside ``<|audio_bos|>``/``<|audio_eos|>``
+(:func:`mmtok.fusion.layout.audio_video_segment`). The model's ``forward`` takes
+``video_second_per_grid`` (not ``second_per_grid_ts``) and no ``mm_token_type_ids``.
 """
 
 from __future__ import annotations
@@ -38,4 +45,7 @@ QWEN2_5_OMNI = replace(
     tokens_per_second=25,
     rope_advance="max",
     audio_encoder=OMNI_AUDIO_ENCODER,
+    audio_in_video_chunk=2.0,
+    video_grid_seconds="fps",
+    input_names=(("second_per_grid_ts", "video_second_per_grid"), ("mm_token_type_ids", None)),
 )

@@ -4,25 +4,33 @@ Every bad request gets a 4xx ``{"error": {"type", "message", "code"}}`` whose ty
 mmtok error class (``RequestError``, ``MediaTooLargeError``, …) and whose message names the
 part; 413 for anything over a limit. An unexpected failure is a 500 with the same shape and
 is logged: the process never dies on input. The work of a request (JSON, base64, headers,
-tokenizing) runs in the thread pool, so the event loop keeps accepting connections.
+tokenizing) runs on one worker thread per process, so the event loop keeps accepting
+connections and reading bodies meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from mmtok import __version__
-from mmtok.errors import BudgetError, MediaError, MediaTooLargeError, MmtokError
-from mmtok.serve.body import LimitExceededError, parse_json, read_body
+from mmtok.errors import (
+    BudgetError,
+    LimitExceededError,
+    MediaError,
+    MediaTooLargeError,
+    MmtokError,
+)
+from mmtok.serve.body import parse_json, read_body
 from mmtok.serve.config import ServeConfig
 from mmtok.serve.metrics import Metrics
 from mmtok.serve.service import Service
@@ -94,6 +102,11 @@ def create_app(config: ServeConfig) -> FastAPI:
     for warning in service.warnings:
         log.warning(warning)
     metrics = Metrics()
+    # One request's work at a time: it is CPU-bound Python holding the GIL, so more threads
+    # only add GIL hand-offs (tiktoken releases it per text piece, then waits up to the 5 ms
+    # switch interval to get it back): p99 at 8 clients 52–166 ms on a 40-thread pool, 34–37
+    # ms on one thread (BENCHMARKS.md). Use --workers for more cores.
+    worker = ThreadPoolExecutor(1, thread_name_prefix="mmtok-serve")
     app = FastAPI(
         title="mmtok serve",
         version=__version__,
@@ -110,7 +123,8 @@ def create_app(config: ServeConfig) -> FastAPI:
             raw = await read_body(
                 request.stream(), request.headers.get("content-length"), config.max_body_bytes
             )
-            data, tokens = await run_in_threadpool(lambda: work(parse_json(raw)))
+            loop = asyncio.get_running_loop()
+            data, tokens = await loop.run_in_executor(worker, lambda: work(parse_json(raw)))
             response = _json(data)
         except MmtokError as exc:
             error = type(exc).__name__

@@ -12,12 +12,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from mmtok.errors import RequestError
-
-
-class LimitExceededError(RequestError):
-    """A request over one of the service's limits (body bytes, media items): HTTP 413."""
-
+from mmtok.errors import LimitExceededError, RequestError
 
 # Chat-completions / vLLM keys that shape the answer, never the prompt's tokens.
 GENERATION_KEYS = frozenset(

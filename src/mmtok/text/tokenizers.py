@@ -17,8 +17,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 from mmtok.errors import ConfigError
 
@@ -52,7 +53,8 @@ class TextTokenizer:
 
     ``specials`` maps every special token string to its id; ``added`` lists the ones this
     library appended after the vocabulary (see :meth:`with_tokens`), which a model trained
-    with the tokenizer has never seen.
+    with the tokenizer has never seen. ``token_str`` names one ordinary id as the vocabulary
+    writes it (``None``: this tokenizer keeps no such table; see :meth:`token_strs`).
     """
 
     name: str
@@ -62,6 +64,7 @@ class TextTokenizer:
     bos_id: int | None = None
     eos_id: int | None = None
     added: tuple[str, ...] = ()
+    token_str: Callable[[int], str | None] | None = field(default=None, repr=False)
 
     def encode(self, text: str, *, parse_special: bool = False) -> list[int]:
         """Token ids of ``text`` (no BOS/EOS). With ``parse_special``, special token strings
@@ -75,6 +78,29 @@ class TextTokenizer:
             ids.append(self.specials[match.group()])
             pos = match.end()
         return ids + self.encode_plain(text[pos:])
+
+    @cached_property
+    def _special_names(self) -> dict[int, str]:
+        return {i: t for t, i in self.specials.items()}
+
+    def token_strs(self, ids: Iterable[int]) -> list[str]:
+        """Each id's token as transformers' ``convert_ids_to_tokens`` names it (what vLLM's
+        ``/tokenize`` returns as ``token_strs``): byte-level BPE vocabularies write bytes as
+        GPT-2's printable characters (``Ġ`` a space); special tokens by their text.
+        :class:`ConfigError` when this tokenizer keeps no table (Tekken: vLLM's Mistral
+        tokenizer names pieces its own way) or an id is outside it."""
+        if self.token_str is None:
+            raise ConfigError(f"tokenizer {self.name} has no table of token strings")
+        names, name = self._special_names, self.token_str
+        out = []
+        for i in ids:
+            text = names.get(i)
+            if text is None:
+                text = name(i)
+                if text is None:
+                    raise ConfigError(f"tokenizer {self.name} has no token {i}")
+            out.append(text)
+        return out
 
     def token_id(self, token: str) -> int:
         """The id of a special token; :class:`ConfigError` names the token if it is missing."""
@@ -203,6 +229,7 @@ def hf_tokenizer(path: str | os.PathLike[str]) -> TextTokenizer:
         vocab_size=tok.get_vocab_size(with_added_tokens=True),
         bos_id=bos,
         eos_id=eos,
+        token_str=tok.id_to_token,
     )
 
 
@@ -211,6 +238,35 @@ def _find(seq: list[int], sub: list[int]) -> int:
         if seq[i : i + len(sub)] == sub:
             return i
     return -1
+
+
+@cache
+def _byte_chars() -> tuple[str, ...]:
+    # GPT-2's byte-level alphabet: printable Latin-1 bytes stand for themselves; the others
+    # (controls, space, DEL, NBSP, soft hyphen) take code points 256, 257, … in byte order.
+    printable = {*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)}
+    chars, shifted = [], 0
+    for b in range(256):
+        if b in printable:
+            chars.append(chr(b))
+        else:
+            chars.append(chr(256 + shifted))
+            shifted += 1
+    return tuple(chars)
+
+
+def byte_level(data: bytes) -> str:
+    """``data`` in GPT-2's byte-level alphabet: how byte-level BPE vocabularies (Qwen2's,
+    Llama 3's, a tiktoken vocabulary converted by transformers) write a token's bytes."""
+    chars = _byte_chars()
+    return "".join(chars[b] for b in data)
+
+
+def _tiktoken_str(enc: Any, i: int) -> str | None:
+    try:
+        return byte_level(enc.decode_single_token_bytes(i))
+    except KeyError:
+        return None
 
 
 def read_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
@@ -259,6 +315,7 @@ def tiktoken_tokenizer(
         vocab_size=max([n - 1, *specials.values()]) + 1,
         bos_id=specials[bos] if bos else None,
         eos_id=specials[eos] if eos else None,
+        token_str=lambda i: _tiktoken_str(enc, i),
     )
 
 

@@ -41,10 +41,9 @@ from mmtok.video.sampling import (
     Sampling,
     fps_indices,
     frame_timestamps,
+    header_indices,
     keyframe_indices,
     scene_indices,
-    uniform_frame_count,
-    uniform_indices,
 )
 
 # Scene detection compares frames at this size (width, height): enough to see a cut, small
@@ -307,14 +306,8 @@ def select_frames(source: Source, info: MediaInfo, sampling: Sampling) -> FrameS
     assert info.frame_count is not None and info.fps is not None
     total, fps = info.frame_count, info.fps
     decoded = "header"
-    if sampling.method == "fps":
-        picks = fps_indices(total, fps, sampling)
-    elif sampling.method == "uniform":
-        assert sampling.num_frames is not None
-        n = uniform_frame_count(
-            sampling.num_frames, total, temporal_patch_size=sampling.temporal_patch_size
-        )
-        picks = uniform_indices(total, n)
+    if sampling.method in ("fps", "uniform"):
+        picks = header_indices(total, fps, sampling)
     elif sampling.method == "keyframes":
         table = frame_table(source)
         total = len(table.pts)

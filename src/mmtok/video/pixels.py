@@ -81,8 +81,9 @@ def pad_temporal(frames: np.ndarray, temporal_patch_size: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class VideoTensors:
-    """One video's model input: ``pixel_values`` ``(N, C·T·p·p)`` float32 and
-    ``video_grid_thw`` ``(1, 3)`` int64, with the plan they follow."""
+    """One video's model input: ``pixel_values`` ``(N, C·T·p·p)`` float32 (a profile with
+    ``video_inputs="frames"``: ``(T, C, h, w)``, LLaVA-OneVision) and ``video_grid_thw``
+    ``(1, 3)`` int64, with the plan they follow."""
 
     pixel_values: np.ndarray
     video_grid_thw: np.ndarray
@@ -100,8 +101,10 @@ def preprocess_video(frames: np.ndarray, profile: Profile, plan: VideoPlan) -> V
     chw = pad_temporal(chw, tp)
     table = video_normalize_table(profile.image_mean, profile.image_std, profile.rescale_factor)
     normed = lookup_hwc(chw.transpose(0, 2, 3, 1), table)  # (T, h, w, C) float32
-    patches = patchify(normed.transpose(0, 3, 1, 2), p, m, tp)  # (N, C·T·p·p)
     grid = np.asarray([plan.grid], dtype=np.int64)
+    if profile.video_inputs == "frames":
+        return VideoTensors(np.ascontiguousarray(normed.transpose(0, 3, 1, 2)), grid, plan)
+    patches = patchify(normed.transpose(0, 3, 1, 2), p, m, tp)  # (N, C·T·p·p)
     return VideoTensors(patches, grid, plan)
 
 

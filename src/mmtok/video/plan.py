@@ -31,7 +31,7 @@ from mmtok.media.source import Source
 from mmtok.video.frames import FrameSelection, select_frames
 from mmtok.video.probe import probe_video
 from mmtok.video.sampling import Sampling, frame_max_pixels, frame_timestamps, resize_frame_count
-from mmtok.video.timestamps import TimestampStyle, timestamp_texts
+from mmtok.video.timestamps import TimestampStyle, frame_texts, timestamp_texts
 
 if TYPE_CHECKING:
     from mmtok.profiles.base import Profile
@@ -45,10 +45,10 @@ class VideoPlan:
 
     ``resized`` ``(h, w)`` pixels per frame; ``grid`` ``(t, h, w)`` encoder patches (``t``
     temporal patches after padding); ``frame_tokens`` LLM tokens per temporal patch;
-    ``tokens`` the whole placeholder expansion (separators, timestamp texts and, where the
-    profile counts them, fences included); ``fence_tokens`` the ones a chat template writes
-    around it. ``seconds_per_grid`` is seconds of video per temporal patch (Qwen2.5-VL's
-    ``second_per_grid_ts``); ``timestamps`` seconds per sampled frame.
+    ``tokens`` the whole placeholder expansion (separators, timestamp texts, a trailing
+    newline and, where the profile counts them, fences included); ``fence_tokens`` the ones
+    a chat template writes around it. ``seconds_per_grid`` is seconds of video per temporal
+    patch (Qwen2.5-VL's ``second_per_grid_ts``); ``timestamps`` seconds per sampled frame.
     """
 
     num_frames: int
@@ -60,6 +60,10 @@ class VideoPlan:
     seconds_per_grid: float
     timestamps: tuple[float, ...]
     timestamp_texts: tuple[str, ...] = ()
+    # Frames as image views (``Profile.video_frame_text``): the text before the first frame
+    # and after the last, which the tokenizer sees joined with the request's neighbouring text.
+    edge_texts: tuple[str, str] = ("", "")
+    tail_tokens: int = 0  # placeholders after the last patch (LLaVA-OneVision's newline)
 
 
 def seconds_per_temporal_patch(
@@ -104,9 +108,13 @@ def video_frame_size(
     With ``video_pixels="clip"`` the limits bound all ``num_frames`` frames together
     (:func:`_clip_frame_size`).
 
+    A profile with a fixed ``video_size`` (LLaVA-OneVision) resizes every frame to it.
+
     Raises :class:`UnsupportedMediaError` naming ``source`` when the profile has no video
     limits or the aspect ratio is beyond the resize rule's.
     """
+    if profile.video_size is not None:
+        return profile.video_size
     lo, hi = profile.video_min_pixels, profile.video_max_pixels
     if lo is None or hi is None or not isinstance(profile.resize, SmartResize):
         raise UnsupportedMediaError(source, f"profile {profile.name} has no video resize rule")
@@ -183,28 +191,45 @@ def plan_video(
     """Count one video's tokens from its display size and sampled frame ``indices``.
 
     ``timestamp_tokens`` (text → token count), when given and the profile writes timestamps
-    (:func:`timestamp_style`), adds each temporal patch's timestamp text and counts it.
+    (:func:`timestamp_style`), adds each temporal patch's timestamp text and counts it; with
+    ``Profile.video_frame_text`` the text between frames (the text before the first and after
+    the last is ``edge_texts``, tokenized with the request's text, not counted here).
     """
     n = len(indices)
     p, m, tp = profile.patch_size, profile.merge_size, profile.temporal_patch_size
     rh, rw = video_frame_size(profile, height, width, n, total_pixels, source)
     grid = (temporal_patches(n, tp), rh // p, rw // p)
-    frame_tokens = grid[1] * grid[2] // (m * m)
+    pool = profile.video_pool  # features pooled per side, rounded up (OneVision: 27 → 14)
+    frame_tokens = -(-grid[1] // pool) * -(-grid[2] // pool) // (m * m)
     stamps = frame_timestamps(indices, video_fps)
     spg = seconds_per_temporal_patch(n, total_frames, video_fps, tp)
+    if profile.video_grid_seconds == "fps":  # Qwen2.5-Omni: T / the fps asked for
+        spg = tp / profile.video_fps
     tk = profile.tokens
     fences = int(tk.video_start is not None) + int(tk.video_end is not None)
     texts: tuple[str, ...] = ()
     groups = grid[0]
     frame_fences = int(tk.frame_start is not None) + int(tk.frame_end is not None)
+    frame_fences += int(tk.frame_global is not None)
     tokens = groups * (frame_tokens + frame_fences) + (groups - 1) * int(tk.frame_sep is not None)
+    tail = profile.video_additional_tokens
+    tokens += tail
     style = timestamp_style(profile)
     if style is not None and timestamp_tokens is not None:
         texts = timestamp_texts(style, stamps, tp)
         tokens += sum(timestamp_tokens(t) for t in texts)
+    edges = ("", "")
+    if profile.video_frame_text is not None:  # frames as views: labels between them
+        around = frame_texts(profile.video_frame_text, stamps, total_frames / video_fps)
+        edges = (around[0], around[-1])
+        if timestamp_tokens is not None:
+            texts = ("", *around[1:-1])
+            tokens += sum(timestamp_tokens(t) for t in texts if t)
     if tk.fences_in_count:
         tokens, fences = tokens + fences, 0
-    return VideoPlan(n, (rh, rw), grid, frame_tokens, tokens, fences, spg, stamps, texts)
+    return VideoPlan(
+        n, (rh, rw), grid, frame_tokens, tokens, fences, spg, stamps, texts, edges, tail_tokens=tail
+    )
 
 
 def count_video(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 SamplingMethod = Literal["fps", "uniform", "keyframes", "scenes"]
 SAMPLING_METHODS: tuple[SamplingMethod, ...] = ("fps", "uniform", "keyframes", "scenes")
-FrameRule = Literal["floor", "linspace", "seconds"]
+FrameRule = Literal["floor", "linspace", "seconds", "centered", "trimmed"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Sampling:
 
 def sampling_for(
     profile: Profile,
-    method: str = "fps",
+    method: str | None = None,
     *,
     fps: float | None = None,
     num_frames: int | None = None,
@@ -67,8 +67,14 @@ def sampling_for(
 ) -> Sampling:
     """A :class:`Sampling` with ``profile``'s video defaults and the user's overrides.
 
+    ``method`` ``None``: the profile's default — ``uniform`` with ``video_num_frames`` frames
+    (at most ``video_max_frames``) where the profile sets them (LLaVA-OneVision) and no
+    ``fps`` is given, else ``fps``.
+
     Raises :class:`~mmtok.errors.ConfigError` for an unknown method or a non-positive value.
     """
+    if method is None:
+        method = "fps" if profile.video_num_frames is None or fps is not None else "uniform"
     if method not in SAMPLING_METHODS:
         raise ConfigError(f"--sampling {method!r}: expected one of {', '.join(SAMPLING_METHODS)}")
     if fps is not None and not (math.isfinite(fps) and fps > 0):
@@ -81,8 +87,12 @@ def sampling_for(
             f"--sampling uniform: profile {profile.name} samples frames by its own fps rule "
             f"({profile.video_frame_rule}); use fps, keyframes or scenes"
         )
-    if method == "uniform" and num_frames is None:
-        num_frames = max_frames if max_frames is not None else profile.video_min_frames
+    if method == "uniform" and num_frames is None and max_frames is not None:
+        num_frames = max_frames
+    elif method == "uniform" and num_frames is None and profile.video_num_frames is not None:
+        num_frames = min(profile.video_num_frames, profile.video_max_frames)
+    elif method == "uniform" and num_frames is None:
+        num_frames = profile.video_min_frames
     if total_pixels is not None and total_pixels < 1:
         raise ConfigError(f"total_pixels {total_pixels}: must be positive")
     return Sampling(
@@ -194,7 +204,47 @@ def _seconds_indices(total_frames: int, video_fps: float, sampling: Sampling) ->
     return np.asarray(list(dict.fromkeys(picks)), dtype=np.int64)
 
 
-FPS_RULES = {"floor": _floor_indices, "linspace": _linspace_indices, "seconds": _seconds_indices}
+def _centered_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """``InternVLVideoProcessor.sample_frames`` with ``fps``: ``n = ⌊total / video_fps ·
+    fps⌋`` (clamped to ``[min_frames, max_frames]`` and to ``total``, where the reference
+    has no bounds), each frame the middle of its ``total / n`` segment: ``⌊s + i · total /
+    n⌋`` with ``s = total / n / 2``, computed as the reference's float32 ``arange``."""
+    n = int(total_frames / video_fps * sampling.fps)
+    n = min(max(min(n, sampling.max_frames), sampling.min_frames, 1), total_frames)
+    step = total_frames / n
+    shift = step / 2
+    count = math.ceil((total_frames - shift) / step)
+    values = (shift + step * np.arange(count, dtype=np.float64)).astype(np.float32)
+    return values.astype(np.int64)
+
+
+TRIM_SECONDS = 1
+"""Seconds SmolVLM skips at each end of a long clip (``sample_frames``' ``skip_secs``)."""
+
+
+def _trimmed_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """``SmolVLMVideoProcessor.sample_frames``: ``round(fps · duration)`` frames (at most
+    ``max_frames``, at least ``min_frames`` and 1) spread by an integer ``linspace`` over the
+    clip, skipping :data:`TRIM_SECONDS` at both ends when the clip is longer than
+    ``max_frames`` frames at ``fps`` plus both skips; duplicates dropped."""
+    duration = total_frames / video_fps
+    n = max(min(round(sampling.fps * duration), sampling.max_frames), sampling.min_frames, 1)
+    start, end = 0, total_frames - 1
+    if duration - 2 * TRIM_SECONDS > sampling.max_frames * sampling.fps:
+        start = int(TRIM_SECONDS * video_fps)
+        end = min(int(total_frames - TRIM_SECONDS * video_fps), total_frames - 1)
+    if start >= end:
+        start, end = 0, total_frames - 1
+    return np.unique(np.linspace(start, end, n, dtype=int)).astype(np.int64)
+
+
+FPS_RULES = {
+    "floor": _floor_indices,
+    "linspace": _linspace_indices,
+    "seconds": _seconds_indices,
+    "centered": _centered_indices,
+    "trimmed": _trimmed_indices,
+}
 """The fps rule of each family, by ``Profile.video_frame_rule``."""
 
 
@@ -209,6 +259,19 @@ def resize_frame_count(num_frames: int, rule: FrameRule, temporal_patch_size: in
 def fps_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
     """Indices of the fps rule ``sampling.rule`` (see :data:`FPS_RULES`)."""
     return FPS_RULES[sampling.rule](total_frames, video_fps, sampling)
+
+
+def header_indices(total_frames: int, video_fps: float, sampling: Sampling) -> np.ndarray:
+    """Indices of a method that needs only the header's frame count and rate: ``fps``
+    (:func:`fps_indices`) or ``uniform`` (:func:`uniform_frame_count` frames,
+    :func:`uniform_indices`)."""
+    if sampling.method == "fps":
+        return fps_indices(total_frames, video_fps, sampling)
+    assert sampling.method == "uniform" and sampling.num_frames is not None
+    n = uniform_frame_count(
+        sampling.num_frames, total_frames, temporal_patch_size=sampling.temporal_patch_size
+    )
+    return uniform_indices(total_frames, n)
 
 
 def keyframe_indices(keyframes: Sequence[int], max_frames: int) -> np.ndarray:
