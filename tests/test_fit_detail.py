@@ -84,9 +84,40 @@ def test_knob_exhausted_then_items_drop(tmp_path):
     ("qwen2-vl", {"max_tiles": 2}, "max_tiles applies to tiled profiles"),
     ("llava-next", {"max_tiles": 2}, "max_tiles applies to tiled profiles"),
     ("qwen2-vl", {"do_pan_and_scan": True}, "do_pan_and_scan applies to pan-and-scan"),
+    ("internvl3", {"longest_edge": 728}, "longest_edge applies to image-splitting"),
 ])  # fmt: skip
 def test_item_options_without_a_knob_are_refused(tmp_path, profile, option, match):
     _request(tmp_path, [(800, 600)], **option)
     body = json.loads((tmp_path / "request.json").read_text())
     with pytest.raises(RequestError, match=match):
         count_request(parse_request(body, base=tmp_path), profile)
+
+
+@pytest.mark.parametrize(("profile", "tile"), [("idefics3", 364), ("smolvlm", 384)])
+def test_split_families_shrink_the_longest_edge_before_dropping(tmp_path, profile, tile):
+    """Idefics3 / SmolVLM: the processor's own ``size.longest_edge``, in whole sub-images
+    (4 → 3 → 2 → 1 × the tile), the same on every image, the largest that fits."""
+    req = _request(tmp_path, [(2000, 1500), (1500, 2000)])
+    before = _plan(req, profile, 100_000)
+    budget = before["input_tokens"] * 2 // 3
+    fitted = _plan(req, profile, budget, "--fit")
+    assert fitted["fits"] and not any(i["dropped"] for i in fitted["items"])
+    edges = {i["params"]["longest_edge"] for i in _images(fitted)}
+    assert len(edges) == 1
+    edge = edges.pop()
+    assert edge % tile == 0 and edge < 4 * tile
+    body = json.loads((tmp_path / "request.json").read_text())
+    for part in body["messages"][0]["content"][1:]:
+        part["longest_edge"] = edge + tile
+    assert count_request(parse_request(body, base=tmp_path), profile).total > budget
+
+
+def test_split_family_drops_only_below_one_sub_image(tmp_path):
+    """At one view per image (Idefics3: 169 tokens, ``<fake_token_around_image>`` twice and
+    ``<global-img>``) the knob is spent: a budget a token short of two such images drops one."""
+    req = _request(tmp_path, [(2000, 1500), (2000, 1500)])
+    text = _plan(req, "idefics3", 100_000)["items"][0]["tokens"]
+    fitted = _plan(req, "idefics3", text + 2 * (169 + 3) - 1, "--fit")
+    assert fitted["fits"] and sum(i["dropped"] for i in fitted["items"]) == 1
+    kept = [i for i in _images(fitted) if not i["dropped"]]
+    assert kept[0]["params"]["longest_edge"] == 364 and kept[0]["tokens"] == 169 + 3

@@ -186,3 +186,19 @@ def test_folder_patch_size_is_checked(tmp_path):
     folder = tr.split_folder(tmp_path / "bad", tok, smol=True, tower={"patch_size": 32})
     with pytest.raises(Exception, match="image_seq_len=81"):
         get_profile(folder)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(FAMILIES)), hw=sizes, k=st.integers(1, 4))
+def test_longest_edge_option_equals_processor(folders, processors, name, hw, k):
+    """The per-item ``longest_edge`` (``--fit``'s knob) is the processor's
+    ``size={"longest_edge": N}``."""
+    h, w = hw
+    image = random_image(w, h, seed=k)
+    edge = k * get_profile(name).resize.tile
+    want = processors[name](text="<image>hi", images=[image], size={"longest_edge": edge},
+                            return_tensors="np")  # fmt: skip
+    request = _request("<image>hi", [image])
+    request["media"][0]["longest_edge"] = edge
+    got = plan_sequence(request, name, hf_tokenizer(folders[name] / "tokenizer.json"))
+    assert got.input_ids.tolist() == want["input_ids"][0].tolist()
