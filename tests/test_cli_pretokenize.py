@@ -150,7 +150,7 @@ def test_human_summary_and_resume(source, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--context", "100", "--reserve-output", "100"], "--reserve-output 100"),
+        (["--context", "100", "--reserve-output", "100"], "must exceed reserve_output 100"),
         (["--fit"], "need --context"),
         (["--engine", "spark"], "--engine 'spark'"),
         (["--workers", "0"], "--workers 0"),

@@ -174,7 +174,7 @@ def test_profile_and_tokenizer_resolve_once_per_process(media):
         (RowOptions(fit=True), "need --context"),
         (RowOptions(reserve_output=10), "need --context"),
         (RowOptions(context=0), "positive"),
-        (RowOptions(context=100, reserve_output=100), "between 0 and the context"),
+        (RowOptions(context=100, reserve_output=100), "must exceed reserve_output 100"),
         (RowOptions(verify=True, lengths_only=True), "--verify"),
     ],
 )

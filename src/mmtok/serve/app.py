@@ -104,7 +104,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     metrics = Metrics()
     # One request's work at a time: it is CPU-bound Python holding the GIL, so more threads
     # only add GIL hand-offs (tiktoken releases it per text piece, then waits up to the 5 ms
-    # switch interval to get it back): p99 at 8 clients 52–166 ms on a 40-thread pool, 34–37
+    # switch interval to get it back): p99 at 8 clients 52–166 ms on a 40-thread pool, 34–38
     # ms on one thread (BENCHMARKS.md). Use --workers for more cores.
     worker = ThreadPoolExecutor(1, thread_name_prefix="mmtok-serve")
     app = FastAPI(
