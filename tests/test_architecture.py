@@ -37,8 +37,8 @@ LAYERS: dict[str, int] = {
     "__init__": 9,
 }
 # Inside layer 2 the modality packages stand side by side; these are the edges allowed between
-# them (video and audio share the container in media/, video frames reuse image pixel helpers).
-SIDEWAYS = {("video", "image"), ("audio", "video")}
+# them (video frames reuse the image resize rules and pixel helpers).
+SIDEWAYS = {("video", "image")}
 
 
 def _module_imports(path: Path) -> set[str]:

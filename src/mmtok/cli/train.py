@@ -67,6 +67,9 @@ def train_vq_command(
     latent_dim: LatentDim = _VQ.quantizer.dim,
     decay: Decay = _VQ.quantizer.decay,
     dead_threshold: DeadThreshold = _VQ.quantizer.dead_threshold,
+    warmup_steps: Annotated[
+        int, typer.Option(help="First steps train the autoencoder alone, quantiser bypassed.")
+    ] = _TRAIN.warmup_steps,
     json_out: JsonOut = False,
     device: Device = "cpu",
 ) -> None:
@@ -75,7 +78,7 @@ def train_vq_command(
     from mmtok.discrete.training import init_model, load_image_folder
 
     try:
-        train_config = TrainConfig(steps, batch_size, learning_rate, save_every, seed)
+        train_config = TrainConfig(steps, batch_size, learning_rate, save_every, seed, warmup_steps)
         if resume:
             model = load_model(out, "vq-image")
         else:

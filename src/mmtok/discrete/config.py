@@ -102,9 +102,17 @@ class TrainConfig:
     learning_rate: float = 2e-3  # Adam
     save_every: int = 500  # steps between checkpoints (the last step always saves)
     seed: int = 0  # step s draws from torch.manual_seed(seed + s)
+    # VQ image tokenizers: the first steps train the autoencoder alone (quantiser bypassed);
+    # the codebook then starts from k-means on latents that already describe the images.
+    warmup_steps: int = 0
 
     def __post_init__(self) -> None:
         if min(self.steps, self.batch_size, self.save_every) < 1 or self.learning_rate <= 0:
             raise ConfigError(
                 f"training: steps, batch size, save interval and rate must be > 0 ({self})"
+            )
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ConfigError(
+                f"training: warm-up steps {self.warmup_steps} must be ≥ 0 and below the "
+                f"{self.steps} steps (the codebook must train)"
             )

@@ -97,6 +97,8 @@ def train(
     trains on ``device`` (batches move there; ``data`` stays where it is). An interrupt
     (Ctrl-C) saves the steps done since the last checkpoint, then propagates.
     """
+    if config.warmup_steps and not isinstance(model, VQImageTokenizer):
+        raise ConfigError("training: warm-up steps apply to VQ image tokenizers only")
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     if resume:
@@ -111,7 +113,8 @@ def train(
         for step in range(start, config.steps):
             torch.manual_seed(config.seed + step)
             batch = data[torch.randint(len(data), (config.batch_size,))].to(device)
-            out = model.training_step(batch)
+            warm = step < config.warmup_steps  # a VQ image tokenizer (checked above)
+            out = model.training_step(batch, quantize=False) if warm else model.training_step(batch)
             optimizer.zero_grad(set_to_none=True)
             out.loss.backward()
             optimizer.step()
