@@ -33,8 +33,8 @@ register([])
 SKIP: list[tuple[str, str]] = [
     (r" · ", "a line of output shown after a command, not a command"),
     (r"\[--|\bDIR\b|REQUEST\.json", "a synopsis with placeholders, not a runnable command"),
-    (r"mmtok serve\b", "starts a server that runs until stopped (tests/test_serve_process.py)"),
-    (r"--engine ray", "needs a Ray instance or cluster (tests/test_pretokenize_engines.py)"),
+    (r"mmtok serve\b", "starts a server that runs until stopped (tests/serve/test_process.py)"),
+    (r"--engine ray", "needs a Ray instance or cluster (tests/pretokenize/test_engines.py)"),
     (r"/shared/", "a cluster's shared file system"),
     (r"/models/|\./[A-Z][\w.-]+|\./(?:encodec|dac|mimi|chameleon)", "a downloaded model folder"),
     (r"path/to/config\.json", "an LLM's config.json from a model download"),

@@ -10,7 +10,7 @@ Why not vector-quantize-pytorch's ``VectorQuantize``/``ResidualVQ`` (the library
 measured by ``bench/nearest_code.py`` on the CPU (65,536 vectors, 8,192 codes of dim 256), its
 forward takes 7.5× as long as :func:`nearest_code` and peaks at 8.1 GiB against 20 MiB, because
 it holds several whole (N, K) matrices; and it does not report which codes it restarted. The
-algorithm is the same; ``tests/test_quantize.py`` checks ids against the library.
+algorithm is the same; ``tests/discrete/test_quantize.py`` checks ids against the library.
 """
 
 from __future__ import annotations

@@ -82,10 +82,10 @@ class VQImageTokenizer(nn.Module):
 
         A learned autoencoder does not give back its ids when its own output is re-encoded:
         the decoded image is not the input, so some latents land in a neighbouring code's
-        cell (36% of the ids of tests/test_vq.py's small model move). ``canonical``
+        cell (36% of the ids of tests/discrete/test_vq.py's small model move). ``canonical``
         repeats ids <- :meth:`reencode` (ids) until nothing changes, so the ids returned
-        re-encode to themselves, at a PSNR cost (measured in tests/test_vq.py). The repeat can
-        cycle instead of settling; after ``max_rounds`` the last ids are returned, and
+        re-encode to themselves, at a PSNR cost (measured in tests/discrete/test_vq.py). The
+        repeat can cycle instead of settling; after ``max_rounds`` the last ids are returned, and
         ``reencode(ids) != ids`` tells.
         """
         ids = self.quantizer.encode(self._latents(pixels))
@@ -136,7 +136,7 @@ class VQImageTokenizer(nn.Module):
         neither learns nor is used (its stats read zero) and k-means waits for the first
         quantised step. From a random encoder, whose latents barely differ across an image,
         training through the quantiser can sit near the flat-colour baseline for hundreds
-        of steps (2 of 3 seeds of tests/test_vq.py's model after 400, measured).
+        of steps (2 of 3 seeds of tests/discrete/test_vq.py's model after 400, measured).
         """
         latents = self._latents(pixels)
         if not quantize:

@@ -133,7 +133,7 @@ def _special_regex(tokens: tuple[str, ...]) -> re.Pattern[str]:
 # The special tokens of Tekken files written before special tokens were stored in the file
 # (``config.version`` v3–v7, e.g. Pixtral-12B-2409's ``tekken_240911.json``), by rank; the
 # remaining ranks up to ``default_num_special_tokens`` are ``<SPECIAL_{rank}>`` fillers.
-# tests/test_text_tokenizers.py checks the whole table against mistral-common's Tekkenizer.
+# tests/text/test_tokenizers.py checks the whole table against mistral-common's Tekkenizer.
 _TEKKEN_V3_SPECIALS = (
     "<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
     "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>", "[IMG_BREAK]",

@@ -16,8 +16,8 @@ import mmtok.cli.vq  # noqa: F401  (registers the commands)
 from mmtok.cli.app import app
 from mmtok.discrete.checkpoint import load_model
 from mmtok.discrete.vq import pixels_to_image
+from tests.discrete.test_vq import synthetic_images
 from tests.media_factory import tone, write_sound
-from tests.test_vq import synthetic_images
 
 runner = CliRunner()
 

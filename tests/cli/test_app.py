@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mmtok.cli.app import COMMANDS, app
 
-CLI = Path(__file__).resolve().parents[1] / "src" / "mmtok" / "cli"
+CLI = Path(__file__).resolve().parents[2] / "src" / "mmtok" / "cli"
 
 
 def test_the_table_names_every_registered_command_and_group():

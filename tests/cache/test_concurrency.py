@@ -22,7 +22,7 @@ import torch
 
 from mmtok.cache.store import Cache, CacheConfig, CacheWarning, DiskTier, TierLimits, read_counters
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = 12
 LIMIT = 160_000  # bytes: about half the keys fit
 WORKERS = 4
@@ -80,7 +80,7 @@ def test_four_processes_share_one_directory(tmp_path: Path) -> None:
     directory = tmp_path / "cache"
     outs = [tmp_path / f"worker{n}.json" for n in range(WORKERS)]
     code = (
-        "import sys; from tests.test_cache_concurrency import worker;"
+        "import sys; from tests.cache.test_concurrency import worker;"
         "worker(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])"
     )
     procs = [
@@ -104,7 +104,7 @@ def test_four_processes_share_one_directory(tmp_path: Path) -> None:
 STALLING_WRITER = """
 import os, sys, time
 from mmtok.cache import store
-from tests.test_cache_concurrency import k, payload
+from tests.cache.test_concurrency import k, payload
 
 def stall(fd, data):
     os.write(fd, data[: len(data) // 2])
@@ -134,7 +134,7 @@ def test_writer_killed_mid_write_leaves_nothing_a_reader_accepts(tmp_path: Path)
 
 LOOPING_WRITER = """
 import sys
-from tests.test_cache_concurrency import k, payload, shared
+from tests.cache.test_concurrency import k, payload, shared
 cache = shared(sys.argv[1])
 print("writing", flush=True)
 i = 0

@@ -15,8 +15,8 @@ from mmtok.cli.app import app
 from mmtok.fusion.plan import count_request
 from mmtok.fusion.request import load_request
 from mmtok.profiles import get_profile
+from tests.cache.test_encode import save_qwen_tower
 from tests.images import encode, random_image
-from tests.test_cache_encode import save_qwen_tower
 
 runner = CliRunner()
 pytestmark = pytest.mark.filterwarnings("ignore::mmtok.fusion.tokenizer.TokenizerFallbackWarning")
