@@ -60,6 +60,18 @@ def test_a_crashing_row_costs_only_itself_in_the_local_pool(crashing: Path) -> N
     assert finished is not None
 
 
+@pytest.mark.parametrize("shard_rows", [2, 100])
+def test_one_worker_runs_in_a_helper_so_a_crash_costs_only_its_row(
+    crashing: Path, shard_rows: int
+) -> None:
+    """``--workers 1`` (and a single shard) never plans in the driver: the driver survives."""
+    out = crashing / "out"
+    pretokenize(crashing / "requests.jsonl", out, RowOptions(), shard_rows=shard_rows, workers=1)
+    errors = _errors(out)
+    assert len(errors) == 5 and errors["boom"] == engines.CRASHED
+    assert [e for i, e in errors.items() if i != "boom"] == [None] * 4
+
+
 def test_the_ray_adapter_isolates_a_crash_without_ray(crashing: Path) -> None:
     """What a Ray task runs (no cluster needed): the crash never reaches the task's process."""
     from mmtok.pretokenize.run import prepare

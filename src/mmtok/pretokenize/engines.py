@@ -122,14 +122,15 @@ def run_guarded(shard: Shard, job: Job) -> ShardResult:
 
 
 def run_local(shards: Sequence[Shard], job: Job, workers: int, on_shard: OnShard) -> None:
-    """Run ``shards`` on ``workers`` local processes (in this process when one is enough).
+    """Run ``shards`` on ``workers`` local processes (one helper process when one is enough:
+    never in this process, so a crash in native code cannot end the run).
 
     A worker that dies breaks the pool and fails every shard not yet done; those shards are
     then run :func:`run_guarded`, ``workers`` at a time, so only the rows that crash are lost
     (as error rows)."""
     if workers <= 1 or len(shards) <= 1:
         for shard in shards:
-            on_shard(run_shard(shard, job))
+            on_shard(run_guarded(shard, job))
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(shards)), mp_context=_context())
     broken: list[Shard] = []
