@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import av
 import numpy as np
-import soundfile as sf
 import soxr
 
 from mmtok.audio.mel import chunk_bounds
@@ -58,6 +57,8 @@ def duration_slack(seconds: float) -> float:
 def _decode_soundfile(source: Source, info: MediaInfo) -> tuple[np.ndarray, int]:
     """``(C, S)`` float32 samples and their rate; exactly the header's ``frame_count``
     samples, else truncated (fewer decode) or corrupt (more would)."""
+    import soundfile as sf  # libsndfile loads only for its own formats
+
     name = source_name(source)
     assert info.frame_count is not None
     blocks: list[np.ndarray] = []

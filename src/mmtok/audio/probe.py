@@ -8,7 +8,7 @@ could hold are corrupt headers, refused before any arithmetic or decoding trusts
 
 from __future__ import annotations
 
-import soundfile as sf
+from typing import TYPE_CHECKING
 
 from mmtok.errors import CorruptMediaError, EmptyMediaError, UnsupportedMediaError
 from mmtok.media.container import (
@@ -21,6 +21,9 @@ from mmtok.media.container import (
 )
 from mmtok.media.info import MediaInfo
 from mmtok.media.source import Source, file_size, open_binary, source_name
+
+if TYPE_CHECKING:
+    import soundfile as sf
 
 # libsndfile reports exact frame counts for these; everything else goes through PyAV.
 _SOUNDFILE_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "FLAC", "OGG", "AIFF", "CAF", "AU"}
@@ -46,6 +49,8 @@ def soundfile_info(source: Source) -> sf._SoundFileInfo | None:
         if not f.read(4).startswith(_SOUNDFILE_MAGIC):
             return None
         f.seek(0)
+        import soundfile as sf  # libsndfile loads only when a file may be one of its formats
+
         try:
             info = sf.info(f)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):

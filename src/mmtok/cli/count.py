@@ -12,7 +12,6 @@ from mmtok.cli.app import app
 from mmtok.cli.options import MaxPixelsOption, MinPixelsOption, ProfileOption, load_profile
 from mmtok.cli.render import console, err_console, fail, print_json
 from mmtok.count import CountOptions, count_codec_file, count_file, count_vq_file
-from mmtok.discrete.families import is_vq_folder, read_folder
 from mmtok.errors import ConfigError, MmtokError
 from mmtok.video.sampling import sampling_for
 
@@ -53,7 +52,7 @@ def count_command(
     if _is_codec_folder(profile):
         _count_codec(files, profile, bandwidth, codebooks, json_out, max_duration)
         return
-    if is_vq_folder(profile):
+    if _is_vq_folder(profile):
         _count_vq(files, profile, json_out, limit_pixels)
         return
     if bandwidth is not None or codebooks is not None:
@@ -172,7 +171,18 @@ def _count_codec(
         raise typer.Exit(1)
 
 
+def _is_vq_folder(profile: str) -> bool:
+    """A folder holding a Chameleon / Emu3 / Janus VQ-VAE (the check loads only for folders)."""
+    if not Path(profile).is_dir():
+        return False
+    from mmtok.discrete.families import is_vq_folder
+
+    return is_vq_folder(profile)
+
+
 def _count_vq(files: list[Path], folder: str, json_out: bool, limit_pixels: int) -> None:
+    from mmtok.discrete.families import read_folder
+
     try:
         vq = read_folder(folder)
     except MmtokError as exc:
