@@ -253,6 +253,35 @@ def test_a_disabled_flag_set_to_its_default_is_accepted(tmp_path):
     assert get_profile(folder).plan_image(400, 608).tokens == 975
 
 
+@pytest.mark.parametrize(
+    ("file", "key", "value", "needle"),
+    [
+        # json reads NaN / Infinity: int()/float() of them raised ValueError / OverflowError
+        ("preprocessor_config", "max_pixels", "NaN", "max_pixels must be an integer"),
+        ("preprocessor_config", "max_pixels", "Infinity", "max_pixels must be an integer"),
+        ("preprocessor_config", "rescale_factor", '"1/255"', "rescale_factor must be a positive"),
+        ("preprocessor_config", "image_std", "[0.5, 0.5, 0]", "image_std must be a positive"),
+        ("preprocessor_config", "image_mean", '[0.5, 0.5, "x"]', "image_mean must be a finite"),
+        ("video_preprocessor_config", "fps", '"two"', "fps must be a positive number"),
+        ("config", "vision_config", "[]", "vision_config must be an object"),
+        ("config", "vision_config", '{"tokens_per_second": NaN}', "tokens_per_second must be"),
+        ("config", "text_config", '{"hidden_size": 8.5}', "hidden_size must be an integer"),
+        ("config", "text_config", '{"hidden_size": -8}', "hidden_size must be an integer"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_config_error_naming_file_and_key(
+    tmp_path, file, key, value, needle
+):
+    folder = _qwen2_vl_7b(tmp_path)
+    path = folder / f"{file}.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.pop(key, None)
+    text = json.dumps(data)  # the bad value spliced in as json text (NaN is not json.dumps')
+    path.write_text(f'{text[:-1]}{", " if data else ""}"{key}": {value}}}')
+    with pytest.raises(ConfigError, match=rf"{file}\.json: .*{needle}"):
+        get_profile(folder)
+
+
 def test_an_unknown_processor_class_is_refused(tmp_path):
     folder = _folder(
         tmp_path,

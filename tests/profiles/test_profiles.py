@@ -224,8 +224,9 @@ def test_a_renamed_profile_behaves_exactly_like_the_original(name):
 
 def _name_lookups(tree: ast.AST) -> list[tuple[int, str]]:
     """``<profile>.name`` used other than as a label: compared, used as a key or looked up,
-    tested for truth, or parsed (``.name.split("@")``)."""
-    profile_like = re.compile(r"(^|[._])(profile|prof|base|own|p)$")
+    tested for truth, matched (``match profile.name:``), or parsed (``.name.split("@")``,
+    ``.name.startswith``). The profile may be reached through a call (``as_profile(x).name``)."""
+    profile_like = re.compile(r"(^|[._])(profile|prof|base|own|p)(\(.*\))?$")
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     found = []
     for node in ast.walk(tree):
@@ -237,6 +238,7 @@ def _name_lookups(tree: ast.AST) -> list[tuple[int, str]]:
         looked_up = (
             isinstance(parent, ast.Compare | ast.Attribute | ast.BoolOp | ast.If | ast.IfExp)
             or (isinstance(parent, ast.Subscript) and parent.slice is node)
+            or (isinstance(parent, ast.Match) and parent.subject is node)
             or (
                 isinstance(parent, ast.Call)
                 and node in parent.args
@@ -256,8 +258,17 @@ def test_the_lookup_finder_catches_the_old_branches():
         "t = TEMPLATES[profile.name]\n"
         "ok = f'{profile.name}: fine'\n"
         "row = {'profile': profile.name}\n"
+        "if profile.name == 'qwen2-vl': pass\n"
+        "if 'qwen' in own.name: pass\n"
+        "if item.profile.name.startswith('qwen'): pass\n"
+        "fast = profile.name in {'pixtral', 'mistral3'}\n"
+        "ok = as_profile(x).name != 'generic'\n"
+        "match p.name:\n"
+        "    case 'gemma3': pass\n"
+        "n = len(profile.name)\n"
     )
-    assert sorted(line for line, _ in _name_lookups(ast.parse(old))) == [1, 2, 3]
+    found = sorted(line for line, _ in _name_lookups(ast.parse(old)))
+    assert found == [1, 2, 3, 6, 7, 8, 9, 10, 11]
 
 
 def test_no_source_file_branches_on_a_profile_name():

@@ -50,9 +50,6 @@ class Modality(IntEnum):
     SPECIAL = 4
 
 
-MODALITY_OF_KIND = {"image": Modality.IMAGE, "video": Modality.VIDEO, "audio": Modality.AUDIO}
-
-
 @dataclass(frozen=True)
 class Segment:
     """A run of tokens: ``ids`` ``(n,)`` int64 and ``modality`` ``(n,)`` int8, tagged with

@@ -45,7 +45,8 @@ def item_profile(
     (max-side profiles), ``max_tiles`` (tiled profiles, at most their own cap) or
     ``do_pan_and_scan`` (pan-and-scan profiles) or ``longest_edge`` (image-splitting
     profiles: the processor's ``size.longest_edge``); videos: ``fps``, ``max_frames``,
-    ``min_pixels``, ``max_pixels`` onto the profile's video fields, ``use_audio_in_video``
+    ``min_pixels``, ``max_pixels`` onto the profile's video fields (pixel limits: not for
+    profiles with a fixed ``video_size``), ``use_audio_in_video``
     (profiles that interleave a video's audio track). An override the profile
     has no knob for, or one above ``limits``, is a :class:`RequestError` naming ``where``.
     """
@@ -57,6 +58,13 @@ def item_profile(
             for attr, name in _VIDEO_OVERRIDES.items()
             if (value := getattr(part, attr)) is not None
         }
+        if part.min_pixels is not None or part.max_pixels is not None:
+            check(
+                profile.video_size is None,
+                where,
+                f"min_pixels/max_pixels of a video apply to profiles that resize frames within "
+                f"pixel limits, not {profile.name} (every frame {profile.video_size})",
+            )
         if part.use_audio_in_video is not None:
             check(
                 not part.use_audio_in_video or profile.audio_in_video_chunk is not None,

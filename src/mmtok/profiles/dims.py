@@ -9,12 +9,13 @@ A :class:`~mmtok.profiles.base.Profile` holds one :class:`LLMSpec` and one
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from mmtok.errors import ConfigError
 
-_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "fp8": 1, "int8": 1}
+_DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "fp8": 1, "int8": 1}
 _TWO_MATRIX_MLP = {"gpt2", "gpt_neox", "opt"}  # ungated MLPs: up and down only
 
 
@@ -77,13 +78,18 @@ LLM_PRESETS: dict[str, LLMSpec] = {
 def _int(config: dict[str, Any], source: str, *keys: str) -> int | None:
     """The first of ``keys`` present in ``config`` as an int; ``None`` when none is."""
     for key in keys:
-        if config.get(key) is not None:
-            try:
-                return int(config[key])
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(
-                    f"{source}: {key} must be an integer, got {config[key]!r}"
-                ) from exc
+        value = config.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)  # json reads NaN / Infinity
+            or value != int(value)
+            or value < 0
+        ):
+            raise ConfigError(f"{source}: {key} must be an integer ≥ 0, got {value!r}")
+        return int(value)
     return None
 
 
@@ -176,7 +182,10 @@ def vision_from_config(
     ratio = vision.get("mlp_ratio")
     intermediate = _int(vision, source, "intermediate_size")
     if intermediate is None and ratio is not None and hidden is not None:
-        intermediate = int(hidden * float(ratio))
+        number = isinstance(ratio, int | float) and not isinstance(ratio, bool)
+        if not (number and 0 < ratio < math.inf):
+            raise ConfigError(f"{source}: mlp_ratio must be a positive number, got {ratio!r}")
+        intermediate = int(hidden * ratio)
     found = {
         "layers": _int(vision, source, "depth", "num_hidden_layers"),
         "hidden": hidden,

@@ -153,11 +153,29 @@ def _size(src: Settings, *keys: str) -> int | None:
 
 
 def _int(src: Settings, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)  # json reads NaN / Infinity
+        or int(value) != value
+    ):
         raise ConfigError(f"{src.file}: {key} must be an integer, got {value!r}")
     if value <= 0:
         raise ConfigError(f"{src.file}: {key} must be positive, got {value!r}")
     return int(value)
+
+
+def _float(src: Settings, key: str, value: Any, *, positive: bool = True) -> float:
+    """A finite number (``positive``: above 0); anything else is refused naming the key."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or (positive and value <= 0)
+    ):
+        kind = "a positive number" if positive else "a finite number"
+        raise ConfigError(f"{src.file}: {key} must be {kind}, got {value!r}")
+    return float(value)
 
 
 def _square(src: Settings, key: str) -> int:
@@ -567,10 +585,10 @@ def _onevision_video(profile: Profile, src: Settings, base: Profile) -> Profile:
         )
     for key, own in (("image_mean", profile.image_mean), ("image_std", profile.image_std)):
         value = src.get(key)
-        if value is not None and tuple(float(v) for v in value) != own:
+        if value is not None and _floats(src, key, value) != own:
             raise ConfigError(f"{src.file}: {key}={value} differs from the image processor's")
     factor = src.get("rescale_factor")
-    if factor is not None and float(factor) != profile.rescale_factor:
+    if factor is not None and _float(src, "rescale_factor", factor) != profile.rescale_factor:
         raise ConfigError(f"{src.file}: rescale_factor={factor} differs from the image processor's")
     frames = src.get("num_frames")
     if frames is not None and src.get("fps") is not None:
@@ -988,6 +1006,14 @@ def _classes(folder: Path, config: Settings, proc: Settings, image: Settings) ->
     return processor, image_cls
 
 
+def _floats(src: Settings, key: str, value: Any) -> tuple[float, float, float]:
+    """Three finite numbers (``image_mean`` / ``image_std``, per RGB channel)."""
+    if not isinstance(value, list | tuple) or len(value) != 3:
+        raise ConfigError(f"{src.file}: {key} must be a list of 3 numbers, got {value!r}")
+    a, b, c = (_float(src, key, v, positive=key != "image_mean") for v in value)
+    return a, b, c
+
+
 def _image_changes(src: Settings, rule: ImageRule, base: Profile) -> dict[str, Any]:
     """The profile fields an image processor's settings set (its class defaults under them)."""
     known = SHARED_IMAGE_KEYS | rule.keys
@@ -1004,11 +1030,8 @@ def _image_changes(src: Settings, rule: ImageRule, base: Profile) -> dict[str, A
     )
     changes: dict[str, Any] = {"resize": rule.policy(full, base)}
     for key in ("image_mean", "image_std"):
-        value = full.get(key)
-        if not isinstance(value, list | tuple) or len(value) != 3:
-            raise ConfigError(f"{src.file}: {key} must be a list of 3 numbers, got {value!r}")
-        changes[key] = tuple(float(v) for v in value)
-    changes["rescale_factor"] = float(full.get("rescale_factor"))
+        changes[key] = _floats(src, key, full.get(key))
+    changes["rescale_factor"] = _float(src, "rescale_factor", full.get("rescale_factor"))
     for key in ("patch_size", "merge_size", "temporal_patch_size"):  # Profile field names
         value = full.get(key) if key in rule.keys else None
         if isinstance(value, Mapping):  # {"height": p, "width": p}
@@ -1040,7 +1063,7 @@ def _video_changes(
         if src.get(key) is not None:
             changes[VIDEO_KEYS[key]] = _int(src, key, src.get(key))
     if src.get("fps") is not None:
-        changes["video_fps"] = float(src.get("fps"))
+        changes["video_fps"] = _float(src, "fps", src.get("fps"))
     for key, own in (
         ("patch_size", profile.patch_size),
         ("merge_size", profile.merge_size),
@@ -1145,7 +1168,7 @@ def _frame_video_changes(
         sampling, Mapping) else src.get("num_frames")  # fmt: skip
     changes: dict[str, Any] = {"video_size": (tile, tile)}
     if fps is not None:
-        changes["video_fps"] = float(fps)
+        changes["video_fps"] = _float(src, "fps", fps)
     if cap is not None:
         changes["video_max_frames"] = _int(src, "num_frames", cap)
     return changes
@@ -1204,6 +1227,8 @@ def profile_from_folder(folder: Path) -> Profile:
     rule, image_rule = PROCESSORS[processor], IMAGE_PROCESSORS.get(image_cls)
     base = rule.profile
     vision = config.get("vision_config", {})
+    if not isinstance(vision, Mapping):
+        raise ConfigError(f"{config.file}: vision_config must be an object, got {vision!r}")
     changes: dict[str, Any] = {"name": f"{base.name}@{folder.name}", "source": str(folder)}
     if rule.feature_extractors:  # audio: the feature extractor's front end
         features = _nested(folder, proc_data, "feature_extractor", "preprocessor_config.json")
@@ -1216,15 +1241,18 @@ def profile_from_folder(folder: Path) -> Profile:
             changes.update(_image_changes(image, image_rule, base))
         changes.update(_processor_changes(proc, rule, base))
     elif vision.get("patch_size"):  # only config.json: the family preset, the tower's patch
-        changes["patch_size"] = int(vision["patch_size"])
+        changes["patch_size"] = _int(config, "vision_config.patch_size", vision["patch_size"])
     if rule.vision_patch is not None and config.data:
         patch = vision.get("patch_size", rule.vision_patch)
         changes["patch_size"] = _int(config, "vision_config.patch_size", patch)
     if vision.get("tokens_per_second") is not None:
-        changes["tokens_per_second"] = float(vision["tokens_per_second"])
+        tps = vision["tokens_per_second"]
+        changes["tokens_per_second"] = _float(config, "vision_config.tokens_per_second", tps)
     if base.audio_in_video_chunk is not None:  # Qwen2.5-Omni: the thinker's time positions
         changes["tokens_per_second"] = base.tokens_per_second  # not its tower's
         thinker = config.get("thinker_config", config.data)
+        if not isinstance(thinker, Mapping):
+            raise ConfigError(f"{config.file}: thinker_config must be an object, got {thinker!r}")
         for key, own in (("position_id_per_seconds", base.tokens_per_second),
                          ("seconds_per_chunk", base.audio_in_video_chunk)):  # fmt: skip
             if thinker.get(key) is not None and thinker[key] != own:
