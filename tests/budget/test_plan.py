@@ -163,6 +163,23 @@ def test_bad_budgets(header_images):
         fit_request(request, profile, tok, 10, policy=("resolution", "magic"))
 
 
+@pytest.mark.parametrize(
+    ("accelerator", "message"),
+    [
+        ({"peak_flops": 0.0}, "peak FLOP/s 0: must be positive"),
+        ({"utilisation": 0.0}, "utilisation 0: must be in"),
+        ({"utilisation": -0.5}, "utilisation -0.5: must be in"),
+        ({"utilisation": 1.5}, "utilisation 1.5: must be in"),
+    ],
+)
+def test_an_impossible_accelerator_is_a_config_error(header_images, accelerator, message):
+    """Not a ZeroDivisionError or a negative time to first token."""
+    profile, tok = get_profile("qwen2-vl"), _tokenizer("qwen2-vl")
+    request = _request([header_images(100, 100)], 3)
+    with pytest.raises(ConfigError, match=message):
+        plan_request(request, profile, tok, context=10_000, **accelerator)
+
+
 @pytest.mark.decodes
 @pytest.mark.parametrize("name", FITTABLE)
 def test_encoded_length_equals_the_fitted_plan(tmp_path, name):

@@ -117,3 +117,23 @@ def test_tokenize_encodes_exactly_the_fitted_request(tmp_path):
     assert len(encoded["input_ids"]) == plan["fitted_input_tokens"] <= 300
     grids = [i["grid"] for i in plan["items"] if i["kind"] == "image"]
     assert encoded["image_grid_thw"] == grids
+
+
+def test_a_chart_path_that_is_a_folder_is_refused_before_work(tmp_path):
+    """Not a chart silently written beside it (matplotlib appends ``.png``)."""
+    req = _request(tmp_path)
+    (tmp_path / "charts").mkdir()
+    result = runner.invoke(
+        app, ["plan", req, "--context", "32000", "--chart", str(tmp_path / "charts")]
+    )
+    assert result.exit_code == 2 and "is a folder, not a file" in result.output
+    assert not (tmp_path / "charts.png").exists()
+
+
+def test_an_impossible_accelerator_is_one_error_line(tmp_path):
+    req = _request(tmp_path)
+    for option in ("--utilisation", "--peak-tflops"):
+        result = runner.invoke(app, ["plan", req, "--context", "32000", option, "0"])
+        assert not isinstance(result.exception, ZeroDivisionError), result.exception
+        assert result.exit_code == 2 and result.stderr.startswith("error:"), result.output
+        assert "must be" in result.stderr

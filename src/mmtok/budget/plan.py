@@ -220,9 +220,14 @@ def plan_request(
     kept for the answer; with ``fit``, shrink it by ``policy`` first when it does not fit.
 
     Raises :class:`ConfigError` for an impossible budget (reserve ≥ context, non-positive
-    context) and :class:`BudgetError` when fitting cannot succeed (the text alone is too long).
+    context) or accelerator (``peak_flops`` FLOP/s not positive, ``utilisation`` outside
+    (0, 1]) and :class:`BudgetError` when fitting cannot succeed (the text alone is too long).
     """
     check_budget(context, reserve_output)
+    if not peak_flops > 0:
+        raise ConfigError(f"peak FLOP/s {peak_flops:g}: must be positive")
+    if not 0 < utilisation <= 1:
+        raise ConfigError(f"utilisation {utilisation:g}: must be in (0, 1]")
     profile = as_profile(profile)
     request = parse_request(request)
     limits = limits or Limits()

@@ -12,7 +12,7 @@ from rich.table import Table
 from mmtok.budget.density import ModalityDensity, codec_density, compare_density, density_report
 from mmtok.cli.app import app
 from mmtok.cli.options import ProfileOption, load_profile
-from mmtok.cli.render import console, fail, print_json
+from mmtok.cli.render import check_output, console, fail, print_json, write_output
 from mmtok.errors import MmtokError
 
 
@@ -40,12 +40,16 @@ def _chart(rows: list[ModalityDensity], path: Path) -> None:
 
 
 def _compare(names: str, json_out: bool, chart: Path | None) -> None:
+    check_output(chart, "--chart")
+    profiles = [n.strip() for n in names.split(",") if n.strip()]
+    if not profiles:
+        fail(f"--compare {names!r}: name at least one profile")
     try:
-        rows = compare_density([load_profile(n.strip()) for n in names.split(",") if n.strip()])
+        rows = compare_density([load_profile(n) for n in profiles])
     except MmtokError as exc:
         fail(str(exc))
     if chart is not None:
-        _chart(rows, chart)
+        write_output(chart, lambda: _chart(rows, chart))
     if json_out:
         print_json([asdict(r) for r in rows])
         return
@@ -86,6 +90,8 @@ def density_command(
     if compare is not None:
         _compare(compare, json_out, chart)
         return
+    if chart is not None:
+        fail("--chart draws the --compare table: give --compare too")
     try:
         if codec is not None:
             from mmtok.discrete.audio_codecs import read_codec

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from mmtok.cli.app import app
 from mmtok.cli.options import ProfileOption, ReserveOption, TokenizerOption
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import check_output, console, err_console, fail, print_json
 from mmtok.errors import MmtokError
 from mmtok.pretokenize.engines import OnShard
 from mmtok.pretokenize.rows import RowOptions
@@ -111,8 +111,7 @@ def check_chart(chart: Path) -> None:
     """Refuse a chart path that could not be written, before any work."""
     if chart.suffix.lower() != ".png":
         fail(f"--chart {chart}: expected a .png file")
-    if not chart.parent.is_dir():
-        fail(f"--chart {chart}: no such folder {chart.parent}")
+    check_output(chart, "--chart")
 
 
 @app.command("pretokenize")

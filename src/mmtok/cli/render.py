@@ -36,9 +36,12 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def check_output(path: Path | None, option: str) -> None:
-    """Refuse an output file whose folder does not exist (exit 2), before any work is done."""
+    """Refuse an output file whose folder does not exist, or that is a folder (exit 2),
+    before any work is done."""
     if path is not None and not path.parent.is_dir():
         fail(f"{option} {path}: no such folder {path.parent}")
+    if path is not None and path.is_dir():
+        fail(f"{option} {path}: is a folder, not a file")
 
 
 def write_output(path: Path, save: Callable[[], object], errors: tuple[type, ...] = ()) -> None:

@@ -51,9 +51,13 @@ def serve_command(
 ) -> None:
     """Serve POST /tokenize (vLLM's shape) and /v1/plan, GET /health and /metrics."""
     try:
+        from uvicorn.config import LOG_LEVELS
+
         from mmtok.serve.app import create_app
     except ImportError as exc:
         fail(f"mmtok serve needs the serve extra ({exc}): pip install 'mmtok[serve]'")
+    if log_level.lower() not in LOG_LEVELS:
+        fail(f"--log-level {log_level!r}: expected one of {', '.join(LOG_LEVELS)}")
 
     config = ServeConfig(
         profile=profile,
