@@ -106,7 +106,7 @@ def test_a_misspelt_key_names_the_key_it_meant(samples):
     part = {"type": "image", "path": "photo.jpg", "max_pixel": 50000}
     bad.write_text(json.dumps({"messages": [{"role": "user", "content": [part]}]}))
     result = run("tokenize", bad)
-    one_line_error(result, 2, "max_pixel")
+    one_line_error(result, 1, "max_pixel")
     assert "did you mean 'max_pixels'?" in result.err
 
 

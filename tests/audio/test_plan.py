@@ -209,3 +209,10 @@ def test_load_refuses_features_that_disagree_with_the_plan(
 )
 def test_opus_toc_by_hand(packet: bytes, samples: int) -> None:
     assert opus_packet_samples(packet) == samples
+
+
+def test_opus_code_3_without_its_count_byte_is_refused() -> None:
+    # Code 3 announces its frame count in a second byte; a 1-byte packet is malformed, and
+    # ``packet_samples`` turns this ValueError into a CorruptMediaError naming the file.
+    with pytest.raises(ValueError, match="frame-count byte"):
+        opus_packet_samples(bytes([0b10000_0_11]))

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mmtok.cli.app import COMMANDS, app
 
 CLI = Path(__file__).resolve().parents[2] / "src" / "mmtok" / "cli"
@@ -41,3 +43,20 @@ def test_a_call_imports_only_its_command_module_and_help_lists_all():
     assert "'mmtok.cli.density'" in loaded and "'mmtok.cli.count'" not in loaded
     done = subprocess.run([*run, "--help"], capture_output=True, text=True)
     assert all(f" {name} " in done.stdout for name in COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["count", "--bogus", "x.jpg"], "No such option: --bogus"),
+        (["count"], "Missing argument 'FILES'"),
+        (["nope"], "No such command 'nope'"),
+    ],
+)
+def test_usage_errors_of_the_console_script_are_one_line(args: list[str], needle: str) -> None:
+    """click's own usage errors read like mmtok's: one ``error:`` line, exit 2, no panel."""
+    script = Path(sys.executable).with_name("mmtok")
+    out = subprocess.run([str(script), *args], capture_output=True, text=True, check=False)
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert out.returncode == 2 and len(lines) == 1, out.stderr
+    assert lines[0].startswith("error:") and needle in lines[0]

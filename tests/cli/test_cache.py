@@ -106,7 +106,7 @@ def test_encode_without_a_cache_and_with_errors(request_file, tower, tmp_path) -
     code, out = run("encode", request_file, "--vision-tower", tower)  # profile from the tower
     assert code == 0 and "qwen2-vl@tower" in out, out
     code, out = run("encode", tmp_path / "absent.json", "--profile", tower, "--vision-tower", tower)
-    assert code == 2 and "request file not found" in out
+    assert code == 1 and "request file not found" in out
     code, out = run("encode", request_file, "--profile", tower, "--vision-tower", tmp_path)
     assert code == 2 and "config.json" in out
 

@@ -85,7 +85,7 @@ def test_table_output(tmp_path):
 def test_bad_input_is_a_clear_error(tmp_path):
     req = _request(tmp_path, text="word " * 300)
     result = runner.invoke(app, ["plan", req, "--context", "100", "--fit"])
-    assert result.exit_code == 2 and "text alone" in result.output
+    assert result.exit_code == 1 and "text alone" in result.output
     result = runner.invoke(app, ["plan", req, "--context", "100", "--reserve-output", "200"])
     assert result.exit_code == 2 and "context 100 must exceed reserve_output 200" in result.output
     result = runner.invoke(app, ["plan", req, "--context", "9000", "--llm", "gpt-9"])
@@ -109,7 +109,7 @@ def test_tokenize_encodes_exactly_the_fitted_request(tmp_path):
     req.write_text(json.dumps({"messages": [{"role": "user", "content": content}]}))
     args = ["--context", "400", "--reserve-output", "100"]
     result = runner.invoke(app, ["tokenize", str(req), *args, "--json"])
-    assert result.exit_code == 2 and "over budget" in result.output
+    assert result.exit_code == 1 and "over budget" in result.output
     plan = json.loads(runner.invoke(app, ["plan", str(req), *args, "--fit", "--json"]).stdout)
     result = runner.invoke(app, ["tokenize", str(req), *args, "--fit", "--json"])
     assert result.exit_code == 0, result.output

@@ -114,13 +114,13 @@ def test_errors_exit_nonzero_with_a_message(tmp_path, request_file):
         json.dumps({"prompt": "<image> <image>", "media": [{"type": "image", "path": "a.png"}]})
     )
     result = runner.invoke(app, ["tokenize", str(bad), "--profile", "pixtral"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # bad input
     assert "2 placeholder(s)" in result.output
     gone = tmp_path / "gone.json"
     gone.write_text(
         json.dumps({"prompt": "<image>", "media": [{"type": "image", "path": "nope.png"}]})
     )
     result = runner.invoke(app, ["tokenize", str(gone), "--profile", "pixtral"])
-    assert result.exit_code == 2 and "nope.png: file not found" in result.output
+    assert result.exit_code == 1 and "nope.png: file not found" in result.output
     result = runner.invoke(app, ["tokenize", str(request_file), "--mrope-advance", "sideways"])
     assert result.exit_code == 2

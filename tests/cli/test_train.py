@@ -132,7 +132,7 @@ def test_errors_name_the_input(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app, ["train-vq", str(empty), "--out", str(tmp_path / "x")])
-    assert result.exit_code == 2 and "no files ending in" in result.output
+    assert result.exit_code == 1 and "no files ending in" in result.output
     result = runner.invoke(
         app, ["train-codec", str(empty), "--out", str(tmp_path / "x"), "--strides", "4,x"]
     )
@@ -153,8 +153,8 @@ def test_decode_refuses_ragged_ids(image_folder: Path, tmp_path: Path) -> None:
     bad.write_text(json.dumps({"ids": [[1, 2], [3]]}))
     args = ["vq-decode", str(bad), "-c", str(tmp_path / "run"), "--out", str(tmp_path / "o.png")]
     result = runner.invoke(app, args)
-    assert result.exit_code == 2 and "bad.json: not a JSON grid" in result.output
+    assert result.exit_code == 1 and "bad.json: not a JSON grid" in result.output
     bad.write_text(json.dumps([[0, 99]]))
     result = runner.invoke(app, args)
-    assert result.exit_code == 2 and "[0, 16)" in result.output
+    assert result.exit_code == 1 and "[0, 16)" in result.output
     assert not (tmp_path / "o.png").exists()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from mmtok.errors import UnsupportedMediaError
 from mmtok.image.pixels import normalize_table, patchify, preprocess_image, preprocess_images
 from mmtok.profiles import get_profile
 
@@ -83,3 +87,13 @@ def test_preprocess_from_path_decodes_with_exif(tmp_path):
     out = preprocess_image(path, get_profile("pixtral"))
     # Displayed 30 wide × 60 tall → 2 × 4 tokens of 16 px.
     assert out.plan.token_grid == (4, 2)
+
+
+def test_in_memory_bytes_are_named_bytes_in_errors():
+    # A bytearray (as bytes) is named ``<bytes>``, never by its content.
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 5000)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    with pytest.raises(UnsupportedMediaError) as caught:
+        preprocess_image(data, "mistral3")  # the floored short side is 0 px
+    assert str(caught.value).startswith("<bytes>: ")

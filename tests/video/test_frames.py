@@ -171,6 +171,23 @@ def test_select_frames_policies(indexed: Path) -> None:
     assert key.indices == tuple(range(0, 200, 12)) and key.decoded == "packets"
 
 
+def test_keyframes_of_a_stream_without_keyframe_flags_is_empty(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stream whose packets carry no keyframe flag (intra refresh, a damaged index) has
+    # nothing to sample: a typed error, not a plan of zero frames (a division by zero).
+    real = video.frame_table
+
+    def unflagged(source: Path) -> video.FrameTable:
+        t = real(source)
+        no_keys = np.zeros_like(t.decode_key)
+        return video.FrameTable(t.pts, np.zeros(0, np.int64), t.time_base, t.decode_pts, no_keys)
+
+    monkeypatch.setattr(video, "frame_table", unflagged)
+    with pytest.raises(EmptyMediaError, match="keyframe"):
+        count_video(indexed, QWEN, sampling_for(QWEN, "keyframes"))
+
+
 def test_count_and_load_agree(indexed: Path) -> None:
     sampling = sampling_for(QWEN, "uniform", num_frames=4)
     _, selection, plan = count_video(indexed, QWEN, sampling)

@@ -16,7 +16,7 @@ from mmtok.video.pixels import (
     resize_frames,
     video_normalize_table,
 )
-from mmtok.video.plan import plan_video, seconds_per_temporal_patch, timestamp_text
+from mmtok.video.plan import SEPARATED, plan_video, seconds_per_temporal_patch
 from mmtok.video.sampling import frame_timestamps, uniform_indices
 
 QWEN = get_profile("qwen2-vl")
@@ -69,7 +69,7 @@ def test_timestamps_and_seconds_per_patch() -> None:
     assert frame_timestamps([0, 15, 45], 30.0) == (0.0, 0.5, 1.5)
     # 8 of 240 frames at 24 fps → 0.8 sampled fps → a patch of 2 frames spans 2.5 s.
     assert seconds_per_temporal_patch(8, 240, 24.0, 2) == pytest.approx(2.5)
-    assert timestamp_text(1.5) == "<t=1.5s>"
+    assert SEPARATED.template.format(1.5) == "<t=1.5s>"
     assert QWEN25.tokens_per_second == 2
 
 

@@ -1,10 +1,11 @@
-"""Audio files: header probe, decoding to float samples, mono mix-down, resampling, windows.
+"""Audio files decoded: float samples checked against the header, mono mix-down, resampling.
 
 WAV, FLAC and Ogg (and the other formats libsndfile reads exactly) go through soundfile;
 compressed formats (MP3, AAC/M4A, Opus in Matroska/WebM, ...) and the audio track of a
 video go through PyAV. Samples come out float32 in ``[-1, 1]``, channels first; mono is
 the mean of the channels (librosa's ``to_mono``), resampling is soxr's high quality
 (librosa's default ``soxr_hq``), so features match the reference pipelines.
+:func:`chunk_audio` cuts long audio into windows.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Audio header facts: sample rate, channels, duration — libsndfile where exact, else PyAV.
 
 Header fields are checked before use: a sample rate outside ``[MIN_SAMPLE_RATE,
-MAX_SAMPLE_RATE]`` Hz,
-no channels or more than :data:`MAX_CHANNELS`, or (libsndfile) more samples than the file
-could hold are corrupt headers, refused before any arithmetic or decoding trusts them.
+MAX_SAMPLE_RATE]`` Hz, no channels or more than :data:`MAX_CHANNELS`, or (libsndfile) more
+samples than the file could hold are corrupt headers, refused before any arithmetic or
+decoding trusts them.
 """
 
 from __future__ import annotations

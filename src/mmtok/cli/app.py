@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
+from mmtok.cli.render import err_console
+
 
 class _Argument(TyperArgument):
     """An argument as help writes it: ``FILES...`` and ``[OUT]``, not typer's ``{files}...``
@@ -127,5 +129,26 @@ def register(args: Sequence[str] = ()) -> None:
 
 
 def main() -> None:
+    """The ``mmtok`` console script: click's own usage errors (a missing argument, an unknown
+    option) become one ``error:`` line and exit 2, like mmtok's own errors."""
+    # typer 0.29 carries its own click (typer._click); its usage errors live there.
+    from typer._click import exceptions as click_errors
+
     register(sys.argv[1:])
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # the help text, as typer prints it
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "mmtok"
+        line = f"{exc.format_message()} (see '{command} -h')"
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click_errors.ClickException as exc:
+        err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("[bold red]error:[/] aborted", highlight=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

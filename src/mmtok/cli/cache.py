@@ -16,7 +16,15 @@ from rich.table import Table
 from mmtok.cache.store import DISK_BYTES, DiskTier
 from mmtok.cli.app import app
 from mmtok.cli.options import load_profile
-from mmtok.cli.render import check_output, console, err_console, fail, print_json, write_output
+from mmtok.cli.render import (
+    check_output,
+    console,
+    err_console,
+    fail,
+    fail_on,
+    print_json,
+    write_output,
+)
 from mmtok.errors import MmtokError
 from mmtok.fusion.request import load_request
 
@@ -112,7 +120,7 @@ def encode_command(
                     options=TowerOptions(layer=layer, merged=merged),
                 )
         except MmtokError as exc:
-            fail(str(exc))
+            fail_on(exc)
     for w in caught:
         if issubclass(w.category, UserWarning):
             err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)

@@ -15,9 +15,9 @@ import typer
 from rich.table import Table
 
 from mmtok.cli.app import app
-from mmtok.cli.render import console, fail, print_json
+from mmtok.cli.render import console, fail, fail_on, print_json
 from mmtok.discrete.audio_codecs import AudioCodec, CodecCount, count_codec, read_codec
-from mmtok.errors import MediaError, MmtokError, RequestError
+from mmtok.errors import MediaError, MmtokError
 
 codec_app = typer.Typer(
     help="Neural audio codecs (EnCodec, DAC, Mimi, mmtok RVQ): count, encode, decode.",
@@ -36,7 +36,7 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _fail(exc: MmtokError) -> NoReturn:
-    fail(str(exc), 1 if isinstance(exc, MediaError | RequestError) else 2)
+    fail_on(exc)
     raise AssertionError  # fail exits
 
 

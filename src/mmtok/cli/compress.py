@@ -10,7 +10,15 @@ from rich.progress import track
 from rich.table import Table
 
 from mmtok.cli.app import app
-from mmtok.cli.render import check_output, console, err_console, fail, print_json, write_output
+from mmtok.cli.render import (
+    check_output,
+    console,
+    err_console,
+    fail,
+    fail_on,
+    print_json,
+    write_output,
+)
 from mmtok.errors import ConfigError, MediaError, MmtokError
 from mmtok.image.decode import decode_image
 
@@ -83,7 +91,7 @@ def compress_command(
         tokens = TokenSet.from_grid(features.float(), grid)
         result = compress_to(tokens, method, keep)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     kept = float(quality(tokens, result)[0])
     owner = result.owner()[0]
     if overlay:
@@ -135,7 +143,7 @@ def compress_eval_command(
             raise ConfigError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         tower = _tower(vision_tower, patch_size, max_side)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     rows, evaluated = [], 0
     for path in track(files, description="evaluating", console=err_console):
         try:

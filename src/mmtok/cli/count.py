@@ -10,7 +10,7 @@ from rich.table import Table
 
 from mmtok.cli.app import app
 from mmtok.cli.options import MaxPixelsOption, MinPixelsOption, ProfileOption, load_profile
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import console, err_console, fail, fail_on, print_json
 from mmtok.count import CountOptions, count_codec_file, count_file, count_vq_file
 from mmtok.errors import ConfigError, MmtokError
 from mmtok.video.sampling import sampling_for
@@ -66,7 +66,7 @@ def count_command(
         if limit_pixels < 0:
             raise ConfigError(f"--limit-pixels {limit_pixels}: must be positive (0: no limit)")
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     options = CountOptions(
         sampling=sampling,
         fps=fps,
@@ -145,7 +145,7 @@ def _count_codec(
     try:
         codec = read_codec(Path(folder), bandwidth=bandwidth, codebooks=codebooks)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     options = CountOptions(max_duration=max_duration)
     rows = [count_codec_file(f, codec, options) for f in files]
     if json_out:
@@ -186,7 +186,7 @@ def _count_vq(files: list[Path], folder: str, json_out: bool, limit_pixels: int)
     try:
         vq = read_folder(folder)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     options = CountOptions(max_pixels=limit_pixels or None)
     rows = [count_vq_file(f, vq, options) for f in files]
     if json_out:

@@ -12,7 +12,7 @@ from rich.table import Table
 from mmtok.budget.density import ModalityDensity, codec_density, compare_density, density_report
 from mmtok.cli.app import app
 from mmtok.cli.options import ProfileOption, load_profile
-from mmtok.cli.render import check_output, console, fail, print_json, write_output
+from mmtok.cli.render import check_output, console, fail, fail_on, print_json, write_output
 from mmtok.errors import MmtokError
 
 
@@ -47,7 +47,7 @@ def _compare(names: str, json_out: bool, chart: Path | None) -> None:
     try:
         rows = compare_density([load_profile(n) for n in profiles])
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if chart is not None:
         write_output(chart, lambda: _chart(rows, chart))
     if json_out:
@@ -100,7 +100,7 @@ def density_command(
         else:
             rows = density_report(load_profile(profile))
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if json_out:
         print_json([asdict(r) for r in rows])
         return

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mmtok.cli.app import app
 from mmtok.cli.pretokenize import check_chart, output_folder
-from mmtok.cli.render import console, err_console, fail, print_json
+from mmtok.cli.render import console, err_console, fail_on, print_json
 from mmtok.errors import MmtokError
 from mmtok.pretokenize.pack import OnProgress, PackOptions, pack
 from mmtok.pretokenize.summary import plot_packing
@@ -107,7 +107,7 @@ def pack_command(
         with _progress() as on_progress:
             manifest = pack(source, output, options, on_progress=on_progress)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if chart is not None:
         plot_packing(manifest, chart)
     if json_out:

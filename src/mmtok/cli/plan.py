@@ -21,7 +21,7 @@ from mmtok.cli.render import (
     check_output,
     console,
     err_console,
-    fail,
+    fail_on,
     print_json,
     write_output,
 )
@@ -123,7 +123,7 @@ def plan_command(
         for w in caught:
             err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if chart is not None:
         write_output(chart, lambda: plot_plan(plan, chart))
     if out is not None:

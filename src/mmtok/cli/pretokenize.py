@@ -24,7 +24,7 @@ from rich.text import Text
 
 from mmtok.cli.app import app
 from mmtok.cli.options import ProfileOption, ReserveOption, TokenizerOption
-from mmtok.cli.render import check_output, console, err_console, fail, print_json
+from mmtok.cli.render import check_output, console, err_console, fail, fail_on, print_json
 from mmtok.errors import MmtokError
 from mmtok.pretokenize.engines import OnShard
 from mmtok.pretokenize.rows import RowOptions
@@ -177,7 +177,7 @@ def pretokenize_command(
                 source, output, options, shard_rows=shard_rows, engine=engine, workers=workers
             )
         except MmtokError as exc:
-            fail(str(exc))
+            fail_on(exc)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     busy = workers or default_workers()
@@ -199,7 +199,7 @@ def pretokenize_command(
                 run, engine=engine, workers=workers, ray_address=ray_address, on_shard=on_shard
             )
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if chart is not None:
         budget = context - reserve_output if context is not None else None
         plot_lengths(done.summary, chart, budget)

@@ -10,6 +10,8 @@ from typing import Any
 
 from rich.console import Console
 
+from mmtok.errors import ConfigError, MmtokError
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -33,6 +35,13 @@ def fail(message: str, code: int = 2) -> None:
 
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def fail_on(exc: MmtokError) -> None:
+    """The error line of a library error; exit 2 for a configuration or usage error (an unknown
+    profile, a bad option value, an unreadable model folder), 1 for bad input (media, requests,
+    budgets)."""
+    fail(str(exc), 2 if isinstance(exc, ConfigError) else 1)
 
 
 def check_output(path: Path | None, option: str) -> None:

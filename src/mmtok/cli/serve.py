@@ -11,7 +11,7 @@ import typer
 
 from mmtok.cli.app import app
 from mmtok.cli.options import ProfileOption, TokenizerOption
-from mmtok.cli.render import fail
+from mmtok.cli.render import fail, fail_on
 from mmtok.errors import MmtokError
 from mmtok.serve.config import ENV_VAR, ServeConfig
 
@@ -72,7 +72,7 @@ def serve_command(
     try:
         application = create_app(config)  # a bad profile, tokenizer or root fails here, once
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     import uvicorn
 
     options = dict(

@@ -23,6 +23,7 @@ from mmtok.cli.render import (
     console,
     err_console,
     fail,
+    fail_on,
     print_json,
     write_output,
 )
@@ -120,7 +121,7 @@ def tokenize_command(
             # Media are decoded only when tensors are written.
             loaded = load(encoded) if out is not None else None
         except MmtokError as exc:
-            fail(str(exc))
+            fail_on(exc)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     if loaded is not None and out is not None:
@@ -164,7 +165,7 @@ def _tokenize_vq(
         model = load_pretrained(vq)
         filled = fill_codes(plan, lambda it: model.image_tokens(decode_image(it.input), it.source))
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if out is not None:
         import torch
         from safetensors import SafetensorError

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mmtok.cli.app import app
-from mmtok.cli.render import console, fail, print_json
+from mmtok.cli.render import console, fail_on, print_json
 from mmtok.discrete.config import CodecConfig, QuantizerConfig, TrainConfig, VQImageConfig
 from mmtok.errors import ConfigError, MmtokError
 
@@ -93,7 +93,7 @@ def train_vq_command(
         images = load_image_folder(data, model.config.image_size)
         _run(model, images, out, train_config, resume, log_every, json_out, device)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
 
 
 @app.command("train-codec")
@@ -155,7 +155,7 @@ def train_codec_command(
         waves = load_audio_folder(data, model.config.sample_rate, segment)
         _run(model, waves, out, train_config, resume, log_every, json_out, device)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
 
 
 def _parse_strides(text: str) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mmtok.cli.app import app
-from mmtok.cli.render import check_output, console, fail, print_json, write_output
+from mmtok.cli.render import check_output, console, fail, fail_on, print_json, write_output
 from mmtok.errors import MmtokError, RequestError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def vq_encode_command(
         model = load_model(checkpoint, "vq-image")
         ids = model.image_to_ids(decode_image(image), size, canonical=canonical)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     h, w = ids.shape
     data = {
         "image": str(image),
@@ -99,7 +99,7 @@ def vq_decode_command(
         model = load_model(checkpoint, "vq-image")
         model.ids_to_image(_read_ids(ids)).save(out)
     except MmtokError as exc:
-        fail(str(exc))
+        fail_on(exc)
     except (OSError, ValueError) as exc:
         fail(f"{out}: cannot write the image ({exc})")
     console.print(f"{ids} → {out}", highlight=False)

@@ -1,9 +1,9 @@
-"""Media facts from headers alone: kind, format, display size, duration; bombs refused here.
+"""Image facts from headers alone: format, display size, EXIF orientation; bombs refused here.
 
 Images are probed with Pillow's lazy ``Image.open`` (it parses the header and stops), plus a
 look at the file's tail so a truncated JPEG/PNG/GIF/WebP/BMP is caught without decoding.
-Video and audio are handed to ``mmtok.video.frames`` / ``mmtok.audio.load`` (PyAV/soundfile
-container metadata).
+Video and audio have their own probes (:mod:`mmtok.video.probe`, :mod:`mmtok.audio.probe`);
+:func:`mmtok.probe.probe` routes a file to the right one.
 """
 
 from __future__ import annotations

@@ -90,11 +90,6 @@ def timestamp_style(profile: Profile) -> TimestampStyle | None:
     return SEPARATED if profile.tokens.frame_sep is not None else None
 
 
-def timestamp_text(seconds: float) -> str:
-    """The text a frame's timestamp becomes in the separated layout: ``<t=1.5s>``."""
-    return SEPARATED.template.format(seconds)
-
-
 def video_frame_size(
     profile: Profile,
     height: int,
