@@ -11,7 +11,9 @@ from mmtok.profiles import get_profile
 MEL = get_profile("gemma3n").audio_encoder.mel
 
 
-@pytest.mark.parametrize(("samples", "frames"), [(1, 0), (16, 0), (512, 0), (513, 1), (640, 1), (673, 2)])
+@pytest.mark.parametrize(
+    ("samples", "frames"), [(1, 0), (16, 0), (512, 0), (513, 1), (640, 1), (673, 2)]
+)
 def test_frame_count_at_the_edges(samples: int, frames: int) -> None:
     # Zero-padded to a multiple of 128, then ⌊(S′ − 513) / 160⌋ + 1 frames of 513 samples:
     # audio shorter than one frame has none (transformers returns (1, 0, 128) then, too).

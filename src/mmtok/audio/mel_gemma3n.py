@@ -47,6 +47,8 @@ def gemma3n_features(samples: np.ndarray, mel: MelConfig) -> tuple[np.ndarray, n
     x = np.pad(x, (0, padded_len - len(x)))
     hop = mel.hop_length
     count = max(0, (padded_len - FRAME_LENGTH - 1) // hop + 1)
+    if count == 0:  # shorter than one frame: no frames, as the reference returns
+        return np.zeros((1, 0, mel.n_mels), dtype=np.float32), np.zeros((1, 0), dtype=bool)
     raw = np.lib.stride_tricks.sliding_window_view(x, FRAME_LENGTH + 1)[::hop][:count]
     first = raw[:, :1] * (1.0 - PREEMPHASIS)
     frames = np.concatenate([first, raw[:, 1:-1] - PREEMPHASIS * raw[:, :-2]], axis=-1)

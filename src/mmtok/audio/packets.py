@@ -26,9 +26,14 @@ _OPUS_FRAME = (480, 960, 1920, 2880) * 3 + (480, 960) * 2 + (120, 240, 480, 960)
 
 def opus_packet_samples(packet: bytes) -> int:
     """Samples at 48 kHz one Opus packet decodes to: frame size × frame count, from its TOC
-    byte (count code 0: one frame, 1 or 2: two, 3: the low six bits of the next byte)."""
+    byte (count code 0: one frame, 1 or 2: two, 3: the low six bits of the next byte).
+
+    Raises :class:`ValueError` for a code-3 packet without its frame-count byte.
+    """
     toc = packet[0]
     code = toc & 3
+    if code == 3 and len(packet) < 2:
+        raise ValueError("an Opus packet of count code 3 has no frame-count byte")
     count = 1 if code == 0 else 2 if code < 3 else packet[1] & 0x3F
     return _OPUS_FRAME[toc >> 3] * count
 
@@ -37,7 +42,8 @@ def packet_samples(source: Source) -> tuple[int, int]:
     """``(samples per channel, Hz)`` the first audio stream decodes to, by demuxing only.
 
     Raises :class:`UnsupportedMediaError` without an audio stream or for a codec whose
-    packets carry neither a fixed frame size nor durations.
+    packets carry neither a fixed frame size nor durations, :class:`CorruptMediaError` for
+    packets that cannot be read or parsed.
     """
     name = source_name(source)
     with open_container(source) as container:
@@ -66,6 +72,6 @@ def packet_samples(source: Source) -> tuple[int, int]:
                     head, tail = struct.unpack("<II", skip[:8])
                     samples -= head + tail  # the decoder's skip may span several frames
                 total += samples
-        except av.error.FFmpegError as exc:
+        except (av.error.FFmpegError, ValueError) as exc:
             raise CorruptMediaError(name, f"audio packets cannot be read ({exc})") from exc
     return max(total, 0), rate

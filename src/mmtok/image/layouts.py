@@ -17,13 +17,18 @@ if TYPE_CHECKING:
     from mmtok.profiles.base import Profile
 
 
+def _fences(profile: Profile) -> int:
+    """How many of the image fences (start, end tokens) the profile has: 0, 1 or 2."""
+    return int(profile.tokens.image_start is not None) + int(profile.tokens.image_end is not None)
+
+
 def _plan_pad(profile: Profile, height: int, width: int) -> ImagePlan:
     """One placeholder per merged patch (Qwen, LLaVA-1.5, generic); fences around it."""
     p, m = profile.patch_size, profile.merge_size
     rh, rw = profile.resize.resized(height, width, p, m)
     gh, gw = rh // p, rw // p
     rows, cols = gh // m, gw // m
-    fences = int(profile.tokens.image_start is not None) + int(profile.tokens.image_end is not None)
+    fences = _fences(profile)
     features = rows * cols + profile.num_additional_tokens - int(profile.drop_cls)
     tokens = features
     if profile.tokens.fences_in_count:
@@ -83,10 +88,8 @@ def _plan_views(profile: Profile, height: int, width: int) -> ImagePlan:
     assert isinstance(policy, PanScan)
     crops = policy.crops(height, width)
     views = 1 + (crops[0] * crops[1] if crops else 0)
-    p, m = profile.patch_size, profile.merge_size
-    g = policy.size // p
-    side = g // m
-    fences = int(profile.tokens.image_start is not None) + int(profile.tokens.image_end is not None)
+    g, side = _view_tokens(profile, policy.size)
+    fences = _fences(profile)
     return ImagePlan(
         height,
         width,
@@ -107,9 +110,8 @@ def _plan_tiles(profile: Profile, height: int, width: int) -> ImagePlan:
     assert isinstance(policy, TileCanvas)
     ch, cw = policy.canvas(height, width)
     rows, cols = ch // policy.tile, cw // policy.tile
-    g = policy.tile // profile.patch_size
+    g, side = _view_tokens(profile, policy.tile)
     per_view = (g * g) // (profile.merge_size**2)
-    side = g // profile.merge_size
     tiles = rows * cols
     views = tiles + 1 if tiles > 1 else 1
     separators = rows * cols if tiles > 1 else 0  # (cols - 1) x-separators + 1 y-separator a row
@@ -139,7 +141,7 @@ def _plan_dynamic(profile: Profile, height: int, width: int) -> ImagePlan:
     rows, cols = policy.grid(height, width)
     views = rows * cols + (1 if rows * cols > 1 else 0)
     g, side = _view_tokens(profile, policy.tile)
-    fences = int(profile.tokens.image_start is not None) + int(profile.tokens.image_end is not None)
+    fences = _fences(profile)
     features = views * side * side
     return ImagePlan(
         height,

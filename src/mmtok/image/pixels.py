@@ -11,7 +11,8 @@ copy. Output shapes:
   ``(N, C·T·p·p)`` plus ``grid_thw`` ``(1, h, w)`` per image;
 - Pixtral / Mistral 3: ``(C, H, W)`` per image (sizes differ, so a list);
 - LLaVA-1.5: ``(C, S, S)``; SigLIP fixed size: ``(C, H, W)``; LLaVA-NeXT:
-  ``(1 + tiles, C, S, S)`` plus ``image_sizes``.
+  ``(1 + tiles, C, S, S)`` plus ``image_sizes``;
+- fixed-size views (Gemma 3, Llama 4, InternVL, Idefics3 / SmolVLM): ``(views, C, S, S)``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from mmtok.image.policies import (
     TileCanvas,
     TileGrid,
 )
-from mmtok.media.source import Source
+from mmtok.media.source import Source, source_name
 
 if TYPE_CHECKING:  # profiles sit above the modality packages: types only here
     from mmtok.profiles import ProfileLike
@@ -196,7 +197,7 @@ def _anyres_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.
     top, left = (ch - nh) // 2, (cw - nw) // 2
     canvas[top : top + nh, left : left + nw] = np.asarray(_resize(image, nh, nw))
     t = policy.tile
-    tiles = canvas.reshape(ch // t, t, cw // t, t, 3).transpose(0, 2, 1, 3, 4).reshape(-1, t, t, 3)
+    tiles = _cut_tiles(canvas, t)
     base = np.asarray(_resize(image, t, t))[None]
     views = normalize_hwc(np.concatenate([base, tiles]), profile)  # (1 + tiles, t, t, C)
     return np.ascontiguousarray(views.transpose(0, 3, 1, 2))
@@ -234,7 +235,7 @@ def _tile_pixels(image: Image.Image, profile: Profile, plan: ImagePlan) -> np.nd
     ch, cw, t = plan.canvas[0], plan.canvas[1], policy.tile
     canvas = np.zeros((ch, cw, 3), dtype=np.uint8)
     canvas[:rh, :rw] = np.asarray(_resize(image, rh, rw, profile.interpolation))
-    views = canvas.reshape(ch // t, t, cw // t, t, 3).transpose(0, 2, 1, 3, 4).reshape(-1, t, t, 3)
+    views = _cut_tiles(canvas, t)
     if len(views) > 1:
         full = np.asarray(_resize(image, t, t, profile.interpolation))[None]
         views = np.concatenate([views, full])
@@ -307,7 +308,7 @@ def preprocess_image(image: Image.Image | Source, profile: ProfileLike) -> Image
     profile = as_profile(profile)
     name = "image"
     if not isinstance(image, Image.Image):
-        name = "<bytes>" if isinstance(image, bytes) else str(image)
+        name = source_name(image)
         image = decode_image(image)
     elif image.mode != "RGB":
         image = image.convert("RGB")

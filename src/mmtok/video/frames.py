@@ -1,9 +1,10 @@
-"""Video files with PyAV: header probe, frame table, and decoding of only the sampled frames.
+"""Video frames with PyAV: the frame table, frame selection, and decoding only the sampled ones.
 
 Three levels of cost, each used only when needed:
 
-- :func:`probe_video` reads the container header (plus the first frame, the only place
-  PyAV exposes the rotation matrix): size, rotation, duration, fps, frame count.
+- :func:`mmtok.video.probe.probe_video` reads the container header (plus the first frame,
+  the only place PyAV exposes the rotation matrix): size, rotation, duration, fps, frame
+  count; :func:`select_frames` needs only that for the ``fps`` and ``uniform`` methods.
 - :func:`frame_table` demuxes packets without decoding them: every frame's timestamp in
   presentation order and which frames are keyframes.
 - :func:`decode_frames` decodes only the packets that lead to a sampled frame: each GOP
@@ -12,6 +13,7 @@ Three levels of cost, each used only when needed:
   frame references (most B-frames) are dropped unless sampled. Sparse targets cost one GOP
   prefix each; dense targets become one sequential pass.
 
+:func:`iter_thumbnails` decodes every frame small, for scene detection (``scenes``).
 Frame ``i`` is the ``i``-th frame in presentation order, as a full sequential decode
 numbers it (transformers' PyAV reader), also for variable frame rate.
 """
@@ -311,6 +313,8 @@ def select_frames(source: Source, info: MediaInfo, sampling: Sampling) -> FrameS
     elif sampling.method == "keyframes":
         table = frame_table(source)
         total = len(table.pts)
+        if len(table.keyframes) == 0:
+            raise EmptyMediaError(source_name(source), "no packet is marked as a keyframe")
         picks = keyframe_indices(table.keyframes.tolist(), sampling.max_frames)
         decoded = "packets"
     else:
