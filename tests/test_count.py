@@ -52,3 +52,18 @@ def test_pixel_limit_from_options_is_reported(tmp_path):
     path.write_bytes(encode(random_image(30, 30), "PNG"))
     row = count_file(path, get_profile("qwen2-vl"), CountOptions(max_pixels=100))
     assert row.error is not None and "above the limit of 100" in row.error
+
+
+def test_codec_and_vq_rows_never_raise_for_a_file(monkeypatch, tmp_path):
+    """A bug on one file (any exception, not only a typed one) becomes that file's error row
+    in every kind of count, as in ``count_file``."""
+    import mmtok.count as count_module
+    from mmtok.count import count_codec_file, count_vq_file
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(count_module, "probe", broken)
+    path = tmp_path / "a.wav"
+    for row in (count_codec_file(path, None), count_vq_file(path, None)):  # type: ignore[arg-type]
+        assert row.tokens is None and "internal error (ZeroDivisionError: boom)" in row.error

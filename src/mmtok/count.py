@@ -220,16 +220,19 @@ def count_file(
                 error=f"{info.source}: profile {profile.name} does not accept {info.kind} input",
             )
         return count_info(info, profile, options, source)
-    except MmtokError as exc:
-        return CountRow(path=source_name(source), kind=None, error=str(exc))
-    except Exception as exc:  # a bug on one file must not stop the others (tests/test_fuzz.py
-        # calls probe and count_info directly, so such bugs still fail the suite)
-        problem = describe(exc)
-        return CountRow(
-            path=source_name(source),
-            kind=None,
-            error=f"{source_name(source)}: internal error ({type(exc).__name__}: {problem})",
-        )
+    except Exception as exc:  # one bad file must not stop the others
+        return error_row(source, exc)
+
+
+def error_row(source: Source, exc: Exception) -> CountRow:
+    """The row of a file that could not be counted: a typed error's message, or, for any other
+    exception (a bug; tests/test_fuzz.py calls the probes and counters directly, so such bugs
+    still fail the suite), an ``internal error`` naming the file."""
+    name = source_name(source)
+    if isinstance(exc, MmtokError):
+        return CountRow(path=name, kind=None, error=str(exc))
+    problem = f"internal error ({type(exc).__name__}: {describe(exc)})"
+    return CountRow(path=name, kind=None, error=f"{name}: {problem}")
 
 
 def count_codec_file(
@@ -247,8 +250,8 @@ def count_codec_file(
             return CountRow(path=info.source, kind="image",
                             error=f"{info.source}: a codec takes audio, not an image")  # fmt: skip
         _, count = count_codec(source, codec, info=info)
-    except MmtokError as exc:
-        return CountRow(path=source_name(source), kind=None, error=str(exc))
+    except Exception as exc:  # one bad file must not stop the others
+        return error_row(source, exc)
     return CountRow(
         path=info.source,
         kind="audio",
@@ -284,8 +287,8 @@ def count_vq_file(source: Source, vq: VQFolder, options: CountOptions | None = N
         resized = resized_size(vq, info.height, info.width, info.source)
         rows, cols = code_grid(vq, info.height, info.width, info.source)
         tokens = len(image_span(vq, rows, cols).ids)
-    except MmtokError as exc:
-        return CountRow(path=source_name(source), kind=None, error=str(exc))
+    except Exception as exc:  # one bad file must not stop the others
+        return error_row(source, exc)
     return CountRow(
         path=info.source,
         kind="image",
