@@ -20,7 +20,6 @@ from transformers.video_utils import VideoMetadata
 
 from mmtok.fusion.layout import media_token_ids, video_segment
 from mmtok.fusion.plan import plan_sequence, positions
-from mmtok.image.pixels import preprocess_image
 from mmtok.profiles import get_profile
 from mmtok.text.tokenizers import load_tokenizer
 from mmtok.video.plan import plan_video
@@ -76,24 +75,15 @@ def test_image_equals_processor(tokenizer_file, w, h, text) -> None:
         return
     processor = ref.glm4v_processor(tokenizer_file)
     img = random_image(w, h, seed=w * 1000 + h)
-    prompt = f"{text}<|begin_of_image|><|image|><|end_of_image|> ok"
-    out = processor(text=[prompt], images=[img], return_tensors="np")
-    tok = load_tokenizer(tokenizer_file)
-    plan = plan_sequence(
-        {"prompt": f"{text}<image> ok", "media": [{"type": "image", "data": encode(img, "PNG")}]},
+    ref.assert_image_equals_processor(
+        processor,
         GLM,
-        tok,
+        tokenizer_file,
+        img,
+        text,
+        "<|begin_of_image|><|image|><|end_of_image|>",
+        _rope,
     )
-    assert plan.input_ids.tolist() == out["input_ids"][0].tolist()
-    mods = np.where(plan.modality_ids <= 2, plan.modality_ids, 0)
-    assert mods.tolist() == out["mm_token_type_ids"][0].tolist()
-    assert plan.image_grid_thw.tolist() == out["image_grid_thw"].tolist()
-    pixels = preprocess_image(img, GLM).pixel_values
-    assert pixels.shape == out["pixel_values"].shape
-    assert np.abs(pixels - out["pixel_values"]).max() <= 1e-5
-    want, delta = _rope(processor, out)
-    assert plan.position_ids.tolist() == want.tolist()
-    assert plan.rope_delta == delta
 
 
 video_case = st.tuples(

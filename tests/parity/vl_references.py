@@ -192,3 +192,41 @@ def write_folder(folder: Path, processor: ProcessorMixin, config: object) -> Pat
     processor.save_pretrained(folder)
     config.save_pretrained(folder)  # type: ignore[attr-defined]
     return folder
+
+
+def assert_image_equals_processor(
+    processor: ProcessorMixin,
+    profile: object,
+    tokenizer_file: Path,
+    image: object,
+    text: str,
+    fenced: str,
+    rope: object,
+) -> None:
+    """One image through ``processor`` (prompt ``{text}{fenced} ok``, ``fenced`` the family's
+    fenced placeholder) and through mmtok's header-only plan of ``{text}<image> ok``: equal
+    input ids, token types, grids, pixels (≤ 1e-5) and position ids (``rope(processor, out)``
+    gives the model's ``(positions (3, L), delta)``)."""
+    import numpy as np
+
+    from mmtok.fusion.plan import plan_sequence
+    from mmtok.image.pixels import preprocess_image
+    from mmtok.text.tokenizers import load_tokenizer
+    from tests.images import encode
+
+    out = processor(text=[f"{text}{fenced} ok"], images=[image], return_tensors="np")
+    request = {
+        "prompt": f"{text}<image> ok",
+        "media": [{"type": "image", "data": encode(image, "PNG")}],
+    }
+    plan = plan_sequence(request, profile, load_tokenizer(tokenizer_file))
+    assert plan.input_ids.tolist() == out["input_ids"][0].tolist()
+    mods = np.where(plan.modality_ids <= 2, plan.modality_ids, 0)
+    assert mods.tolist() == out["mm_token_type_ids"][0].tolist()
+    assert plan.image_grid_thw.tolist() == out["image_grid_thw"].tolist()
+    pixels = preprocess_image(image, profile).pixel_values
+    assert pixels.shape == out["pixel_values"].shape
+    assert np.abs(pixels - out["pixel_values"]).max() <= 1e-5
+    want, delta = rope(processor, out)
+    assert plan.position_ids.tolist() == want.tolist()
+    assert plan.rope_delta == delta
