@@ -81,7 +81,6 @@ NON_TENSOR_FIELDS: Mapping[str, str] = {
     "vision": "cost-model dimensions (the encoder enters a key by its own identity)",
     "merge_from_folder": "how a model folder is read; the merge size itself is keyed",
     "source": "where the profile was read from",
-    "extra": "free-form notes",
     "view_text": "text written around an image's views",
     "token_type_ids": "a model input flag derived from the sequence",
     "video_timestamps": "timestamp text between temporal patches",

@@ -10,7 +10,7 @@ label only: no rule is looked up by it, so a renamed copy behaves exactly like t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from mmtok.audio.plan import QWEN2_AUDIO, AudioEncoder
@@ -183,7 +183,6 @@ class Profile:
     video_num_frames: int | None = None
     video_inputs: Literal["patches", "frames"] = "patches"
     source: str = "built-in"
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     def with_options(self, **changes: object) -> Profile:
         """A copy with some fields (or resize-policy fields) replaced, e.g. ``max_pixels``."""
