@@ -216,31 +216,36 @@ class _Layout:
 
 
 def _with_view_text(
-    pieces: list[Piece], request: Request, profile: Profile, limits: Limits
+    pieces: list[Piece],
+    request: Request,
+    profile: Profile,
+    limits: Limits,
+    probe_part: Callable[[int], MediaInfo],
 ) -> list[Piece]:
     """The pieces with the text a processor writes around each image (Gemma 3's
     ``Profile.view_text``, which depends on the image's size) joined to the neighbouring
     text, as the reference tokenizer sees it; likewise the text before a video's first frame
     and after its last (``Profile.video_frame_text``). Only such profiles probe here (headers
-    only)."""
+    only, through ``probe_part``, which the item planning reuses)."""
     texts = (profile.view_text, profile.audio_text, profile.video_frame_text)
     if all(t is None for t in texts):
         return pieces
     parts, out = request.media_parts(), []  # type: ignore[var-annotated]
+    images = sum(1 for p in parts if p.type == "image" and not p.drop)
     for piece in pieces:
         before, after = "", ""
         if isinstance(piece, Item) and piece.kind == "audio" and profile.audio_text is not None:
             before, after = profile.audio_text.before, profile.audio_text.after
         elif isinstance(piece, Item) and piece.kind == "image" and profile.view_text:
             part = parts[piece.part]
-            info = probe(part.source, max_pixels=limits.max_pixels)
+            info = probe_part(piece.part)
             if info.kind == "image" and info.height is not None and info.width is not None:
-                own = item_profile(part, profile, part.name)
+                own = item_profile(part, profile, part.name, limits).among(images)
                 plan = own.plan_image(info.height, info.width, source=part.name)
                 before, after = view_text_around(plan, own)
         elif isinstance(piece, Item) and piece.kind == "video" and profile.video_frame_text:
             part = parts[piece.part]
-            info = probe(part.source, max_duration=limits.max_duration)
+            info = probe_part(piece.part)
             if info.kind == "video":  # the text around its frames (InternVL3, SmolVLM2)
                 own = item_profile(part, profile, part.name, limits)
                 _, _, video = count_video(part.source, own, sampling_for(own), info=info)
@@ -267,7 +272,19 @@ def _lay_out(
     total = 0
     items: list[ItemPlan] = []
     labels: dict[int, int] = {}
-    for piece in _with_view_text(render(request, template), request, profile, limits):
+    probed: dict[int, MediaInfo] = {}
+
+    def probe_part(index: int) -> MediaInfo:
+        """Each media part's header is read once per request."""
+        if index not in probed:
+            source = parts[index].source
+            probed[index] = probe(
+                source, max_pixels=limits.max_pixels, max_duration=limits.max_duration
+            )
+        return probed[index]
+
+    pieces = _with_view_text(render(request, template), request, profile, limits, probe_part)
+    for piece in pieces:
         if isinstance(piece, Text):
             segments.append(text_segment(tok.encode(piece.text, parse_special=piece.parse_special)))
         elif isinstance(piece, Special):
@@ -284,9 +301,7 @@ def _lay_out(
                 f"profile {profile.name} does not accept {piece.kind} input "
                 f"(it takes {', '.join(profile.modalities) or 'text only'})",
             )
-            info = probe(
-                part.source, max_pixels=limits.max_pixels, max_duration=limits.max_duration
-            )
+            info = probe_part(piece.part)
             check(
                 info.kind == piece.kind,
                 where,
