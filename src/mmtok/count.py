@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from mmtok.audio.plan import AudioPlan, count_audio
@@ -144,7 +145,7 @@ def _timed_row(
         num_frames=options.num_frames,
         max_frames=options.max_frames,
     )
-    stamps, exact = _timestamp_counter(profile, options)
+    stamps, exact = _timestamp_counter(profile, options.tokenizer)
     _, selection, plan = count_video(source, profile, sampling, info=info, timestamp_tokens=stamps)
     extra = {} if exact else {"text_tokens": "approximate (built-in stand-in tokenizer)"}
     return CountRow(
@@ -172,18 +173,20 @@ def _timed_row(
     )
 
 
+@lru_cache(maxsize=8)
 def _timestamp_counter(
-    profile: Profile, options: CountOptions
+    profile: Profile, tokenizer: str | None
 ) -> tuple[Callable[[str], int] | None, bool]:
     """Tokens of a timestamp text, for families that write one per frame or temporal patch;
-    and whether that count is exact (the family's own tokenizer) or the stand-in's."""
+    and whether that count is exact (the family's own tokenizer) or the stand-in's. Resolved
+    once per profile and tokenizer, not once per video of a ``count`` run."""
     if timestamp_style(profile) is None:
         return None, True
     from mmtok.fusion.tokenizer import TokenizerFallbackWarning, resolve_tokenizer
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TokenizerFallbackWarning)
-        tok = resolve_tokenizer(profile, options.tokenizer)
+        tok = resolve_tokenizer(profile, tokenizer)
     exact = not any(issubclass(w.category, TokenizerFallbackWarning) for w in caught)
     return (lambda text: len(tok.encode(text))), exact
 
