@@ -143,34 +143,14 @@ def check_video(processor, profile, tokenizer_file, case) -> None:
 def test_whole_request_with_images_and_a_video(tokenizer_file, tmp_path) -> None:
     """A real MP4 and PNGs through ``plan_sequence`` (header-only): ids and positions equal the
     processor's on the same request, the clip's frames handed to it as arrays."""
-    from tests.parity.fusion_references import write_video
-
-    path = tmp_path / "clip.mp4"
-    write_video(path, 13, (96, 64), 4)
-    a, b = random_image(120, 50, seed=1), random_image(20, 300, seed=2)
-    request = {
-        "prompt": "x <image> y <video> z <image>",
-        "media": [
-            {"type": "image", "data": encode(a, "PNG")},
-            {"type": "video", "path": str(path)},
-            {"type": "image", "data": encode(b, "PNG")},
-        ],
-    }
-    plan = plan_sequence(request, GLM, load_tokenizer(tokenizer_file))
+    fences = (
+        "<|begin_of_image|><|image|><|end_of_image|>",
+        "<|begin_of_video|><|video|><|end_of_video|>",
+    )
     processor = ref.glm4v_processor(tokenizer_file)
-    meta = VideoMetadata(total_num_frames=13, fps=4.0, duration=13 / 4)
-    text = ("x <|begin_of_image|><|image|><|end_of_image|> y <|begin_of_video|><|video|>"
-            "<|end_of_video|> z <|begin_of_image|><|image|><|end_of_image|>")  # fmt: skip
-    with ref.torchvision_stand_in():
-        out = processor(text=[text], images=[a, b], videos=[np.zeros((13, 64, 96, 3), np.uint8)],
-                        video_metadata=[meta], return_tensors="np")  # fmt: skip
-    assert plan.input_ids.tolist() == out["input_ids"][0].tolist()
-    mods = np.where(plan.modality_ids <= 2, plan.modality_ids, 0)
-    assert mods.tolist() == out["mm_token_type_ids"][0].tolist()
-    assert plan.video_grid_thw.tolist() == out["video_grid_thw"].tolist()
-    want, delta = _rope(processor, out)
-    assert plan.position_ids.tolist() == want.tolist()
-    assert plan.rope_delta == delta
+    ref.assert_request_equals_processor(
+        processor, GLM, tokenizer_file, tmp_path, (13, 4), 20, fences, _rope
+    )
 
 
 def test_model_folder_equals_processor(tokenizer_file, tmp_path) -> None:

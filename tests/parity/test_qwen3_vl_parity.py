@@ -147,32 +147,14 @@ def check_video(processor, profile, tokenizer_file, case) -> None:
 def test_whole_request_with_images_and_a_video(tokenizer_file, tmp_path) -> None:
     """A real MP4 and PNGs through ``plan_sequence`` (header-only): ids and positions equal the
     processor's on the same request, the clip's frames handed to it as decoded arrays."""
-    from tests.parity.fusion_references import write_video
-
-    path = tmp_path / "clip.mp4"
-    write_video(path, 11, (96, 64), 5)
-    a, b = random_image(120, 50, seed=1), random_image(40, 300, seed=2)
-    request = {
-        "prompt": "x <image> y <video> z <image>",
-        "media": [
-            {"type": "image", "data": encode(a, "PNG")},
-            {"type": "video", "path": str(path)},
-            {"type": "image", "data": encode(b, "PNG")},
-        ],
-    }
-    plan = plan_sequence(request, QWEN3, load_tokenizer(tokenizer_file))
+    fences = (
+        "<|vision_start|><|image_pad|><|vision_end|>",
+        "<|vision_start|><|video_pad|><|vision_end|>",
+    )
     processor = ref.qwen3_processor(tokenizer_file)
-    meta = VideoMetadata(total_num_frames=11, fps=5.0, duration=11 / 5)
-    text = ("x <|vision_start|><|image_pad|><|vision_end|> y <|vision_start|><|video_pad|>"
-            "<|vision_end|> z <|vision_start|><|image_pad|><|vision_end|>")  # fmt: skip
-    with ref.torchvision_stand_in():
-        out = processor(text=[text], images=[a, b], videos=[np.zeros((11, 64, 96, 3), np.uint8)],
-                        video_metadata=[meta], return_tensors="np")  # fmt: skip
-    assert plan.input_ids.tolist() == out["input_ids"][0].tolist()
-    assert plan.video_grid_thw.tolist() == out["video_grid_thw"].tolist()
-    want, delta = _rope(processor, out)
-    assert plan.position_ids.tolist() == want.tolist()
-    assert plan.rope_delta == delta
+    ref.assert_request_equals_processor(
+        processor, QWEN3, tokenizer_file, tmp_path, (11, 5), 40, fences, _rope
+    )
 
 
 @pytest.mark.parametrize("cap", [False, True])

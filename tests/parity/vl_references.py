@@ -230,3 +230,57 @@ def assert_image_equals_processor(
     want, delta = rope(processor, out)
     assert plan.position_ids.tolist() == want.tolist()
     assert plan.rope_delta == delta
+
+
+def assert_request_equals_processor(
+    processor: ProcessorMixin,
+    profile: object,
+    tokenizer_file: Path,
+    folder: Path,
+    clip: tuple[int, int],
+    second_height: int,
+    fences: tuple[str, str],
+    rope: object,
+) -> None:
+    """A real MP4 of ``clip`` = ``(frames, fps)`` at 96×64 between two PNGs (120×50 and
+    ``second_height``×300) through mmtok's header-only plan and
+    through ``processor`` (the clip's frames handed to it as arrays, ``fences`` the family's
+    fenced image and video placeholders): equal ids, token types, video grids and positions."""
+    import numpy as np
+    from transformers.video_utils import VideoMetadata
+
+    from mmtok.fusion.plan import plan_sequence
+    from mmtok.text.tokenizers import load_tokenizer
+    from tests.images import encode, random_image
+    from tests.parity.fusion_references import write_video
+
+    frames, fps = clip
+    path = folder / "clip.mp4"
+    write_video(path, frames, (96, 64), fps)
+    a, b = random_image(120, 50, seed=1), random_image(second_height, 300, seed=2)
+    request = {
+        "prompt": "x <image> y <video> z <image>",
+        "media": [
+            {"type": "image", "data": encode(a, "PNG")},
+            {"type": "video", "path": str(path)},
+            {"type": "image", "data": encode(b, "PNG")},
+        ],
+    }
+    plan = plan_sequence(request, profile, load_tokenizer(tokenizer_file))
+    image, video = fences
+    meta = VideoMetadata(total_num_frames=frames, fps=float(fps), duration=frames / fps)
+    with torchvision_stand_in():
+        out = processor(
+            text=[f"x {image} y {video} z {image}"],
+            images=[a, b],
+            videos=[np.zeros((frames, 64, 96, 3), np.uint8)],
+            video_metadata=[meta],
+            return_tensors="np",
+        )
+    assert plan.input_ids.tolist() == out["input_ids"][0].tolist()
+    mods = np.where(plan.modality_ids <= 2, plan.modality_ids, 0)
+    assert mods.tolist() == out["mm_token_type_ids"][0].tolist()
+    assert plan.video_grid_thw.tolist() == out["video_grid_thw"].tolist()
+    want, delta = rope(processor, out)
+    assert plan.position_ids.tolist() == want.tolist()
+    assert plan.rope_delta == delta
