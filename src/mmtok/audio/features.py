@@ -64,13 +64,18 @@ def load_audio_features(
     *,
     max_duration: float | None = DEFAULT_MAX_DURATION,
     overlap_s: float = 0.0,
+    plan: AudioPlan | None = None,
 ) -> AudioFeatures:
     """Decode ``source`` (mono, 16 kHz) into log-mel windows, their masks and token plan.
 
-    Raises :class:`TruncatedMediaError` (fewer) or :class:`CorruptMediaError` (more) when
-    decoding does not give the samples the header-side count planned.
+    ``plan`` is the header-side plan when the caller has it (a sequence plan's item); else
+    it is counted here. Raises :class:`TruncatedMediaError` (fewer) or
+    :class:`CorruptMediaError` (more) when decoding does not give the samples it planned.
     """
-    _, plan = count_audio(source, profile, encoder, max_duration=max_duration, overlap_s=overlap_s)
+    if plan is None:
+        _, plan = count_audio(
+            source, profile, encoder, max_duration=max_duration, overlap_s=overlap_s
+        )
     encoder = encoder or (profile.audio_encoder if profile is not None else AudioEncoder())
     mel = encoder.mel
     samples = load_audio(source, sample_rate=mel.sample_rate, max_duration=max_duration)
