@@ -221,6 +221,7 @@ def _with_view_text(
     profile: Profile,
     limits: Limits,
     probe_part: Callable[[int], MediaInfo],
+    images: int,
 ) -> list[Piece]:
     """The pieces with the text a processor writes around each image (Gemma 3's
     ``Profile.view_text``, which depends on the image's size) joined to the neighbouring
@@ -231,7 +232,6 @@ def _with_view_text(
     if all(t is None for t in texts):
         return pieces
     parts, out = request.media_parts(), []  # type: ignore[var-annotated]
-    images = sum(1 for p in parts if p.type == "image" and not p.drop)
     for piece in pieces:
         before, after = "", ""
         if isinstance(piece, Item) and piece.kind == "audio" and profile.audio_text is not None:
@@ -283,7 +283,8 @@ def _lay_out(
             )
         return probed[index]
 
-    pieces = _with_view_text(render(request, template), request, profile, limits, probe_part)
+    pieces = render(request, template)
+    pieces = _with_view_text(pieces, request, profile, limits, probe_part, images)
     for piece in pieces:
         if isinstance(piece, Text):
             segments.append(text_segment(tok.encode(piece.text, parse_special=piece.parse_special)))
